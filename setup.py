@@ -1,0 +1,35 @@
+"""Installs TinyTorch as one package.
+
+The repository keeps the three layers of the stack side by side at its root
+(``kernels/``, ``tinytorch/``, ``codegen/``) so that a reader sees them as
+equals.  Installed, they become one package: ``tinytorch``,
+``tinytorch.kernels`` and ``tinytorch.codegen``; no generic top-level name such
+as ``kernels`` ever lands in a user's site-packages.
+"""
+from setuptools import find_packages, setup
+
+layer_packages = {"tinytorch.kernels": "kernels", "tinytorch.codegen": "codegen"}
+
+packages = find_packages(include=["tinytorch", "tinytorch.*"])
+package_dir = {}
+for installed_name, folder in layer_packages.items():
+    package_dir[installed_name] = folder
+    packages.append(installed_name)
+    packages += [f"{installed_name}.{sub}" for sub in find_packages(where=folder)]
+
+setup(
+    name="tinytorch",
+    version="0.1.0",
+    description="A from-scratch educational ML framework: tensors to int8 C on a Cortex-M.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=packages,
+    package_dir=package_dir,
+    package_data={"tinytorch.datasets": ["*.npz", "*.md"]},
+    install_requires=["numpy>=1.24", "numba>=0.59"],
+    extras_require={
+        "dev": ["pytest>=7", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["tinytorch = tinytorch.cli:main"]},
+)

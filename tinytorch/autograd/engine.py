@@ -1,0 +1,120 @@
+"""The backward pass: reverse-mode differentiation over the recorded graph.
+
+After a forward pass, every tensor that needs a gradient points at the node
+that made it (``tensor.grad_fn``), and every node points at its inputs.  To
+get d(loss)/d(everything) we apply the chain rule from the loss backwards:
+
+1. Order the tensors so that each comes before the tensors it was computed
+   from (a reverse topological order).  A node's gradient is complete only
+   once every consumer of its output has contributed, and this order
+   guarantees that.  The sort is an explicit-stack depth-first search, not a
+   recursive one, so a chain of 100,000 operations is as easy as a chain of 3.
+2. Walk that order, carrying a dict ``tensor -> gradient so far``.  For each
+   tensor, hand its gradient to its node's ``backward``, and add what comes
+   back into the dict entries of the node's inputs (a tensor used twice gets
+   the sum of both contributions: that is the multivariate chain rule).
+3. Leaves (tensors the user made, such as parameters) receive their finished
+   gradient in ``.grad``, *added* to whatever was there, as in PyTorch; that
+   is why training loops call ``zero_grad()``.
+
+Unless ``retain_graph=True``, each node frees its saved arrays as soon as it
+has been used, so memory peaks during the forward pass, not after.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tinytorch.tensor import Tensor
+
+
+def topological_order(root: "Tensor") -> list["Tensor"]:
+    """Tensors reachable from ``root`` that need gradients, consumers first."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:  # everything it was computed from is already in `order`
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor.grad_fn
+        if node is not None:
+            for parent in node.inputs:
+                if getattr(parent, "requires_grad", False) and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backward(root: "Tensor", gradient: np.ndarray | None = None,
+             retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf of the graph."""
+    from tinytorch.tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: element 0 of tensors does not require grad and does not have a "
+            "grad_fn (did you create it under no_grad, or from tensors with "
+            "requires_grad=False?)"
+        )
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, "
+                f"but the output has shape {root.shape}; pass a gradient of that shape"
+            )
+        gradient = np.ones_like(root.data)
+    elif np.shape(gradient) != root.shape:
+        raise RuntimeError(
+            f"backward: gradient has shape {np.shape(gradient)} but the output has "
+            f"shape {root.shape}"
+        )
+
+    pending: dict[int, np.ndarray] = {id(root): gradient}
+    for tensor in topological_order(root):
+        grad = pending.pop(id(tensor), None)
+        if grad is None:
+            continue
+        node = tensor.grad_fn
+        if node is None or tensor._retains_grad:
+            _accumulate_into_leaf(tensor, grad)
+        if node is None:
+            continue
+        if node._released:
+            node.saved_tensors  # raises the "backward through the graph twice" error
+        input_grads = node.backward(node, grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, parent_grad in zip(node.inputs, input_grads):
+            if parent_grad is None or not isinstance(parent, Tensor) or not parent.requires_grad:
+                continue
+            key = id(parent)
+            if key in pending:
+                pending[key] = pending[key] + parent_grad
+            else:
+                pending[key] = parent_grad
+        if not retain_graph:
+            node.release()
+
+
+def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray) -> None:
+    from tinytorch.tensor import Tensor
+
+    if grad.shape != tensor.shape:
+        raise RuntimeError(
+            f"backward: gradient of shape {grad.shape} computed for a tensor of shape "
+            f"{tensor.shape} (an operation's backward returned the wrong shape)"
+        )
+    if tensor.grad is None:
+        # A fresh, writable array of the tensor's dtype: the incoming gradient
+        # may be a read-only broadcast view or shared with another tensor.
+        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype), False)
+    else:
+        tensor.grad.data = tensor.grad.data + grad

@@ -1,0 +1,101 @@
+"""Function: one differentiable operation, its compute and its gradient.
+
+Every operation in TinyTorch, from ``a + b`` to a convolution, is a subclass of
+``Function`` with two static methods:
+
+* ``forward(ctx, *arrays, **options) -> ndarray`` computes the result from
+  plain numpy arrays (tensors are unwrapped before the call), and saves on
+  ``ctx`` whatever the gradient will need;
+* ``backward(ctx, grad_output) -> grad per input`` receives d(loss)/d(output)
+  as a numpy array and returns d(loss)/d(input) for each positional input of
+  ``forward`` (``None`` for inputs that are not tensors or need no gradient).
+
+``Function.apply(*inputs, **options)`` runs ``forward`` and, when grad mode is
+on and some input requires a gradient, records the call in the graph: the
+``ctx`` object becomes the result's ``grad_fn`` and remembers its inputs.  The
+graph is a DAG of these nodes; ``Tensor.backward`` walks it in reverse
+topological order (see ``engine.py``).
+
+The split between compute and gradient is deliberate: a student writes a new
+operation as two small pure functions of numpy arrays and never touches the
+graph machinery.  Because ``backward`` works on numpy arrays, not tensors,
+TinyTorch has no higher-order gradients; in exchange an operation costs one
+object and one numpy call, which keeps small models fast.
+
+Rule for every ``backward``: never modify ``grad_output`` in place; it may be a
+read-only broadcast view, or shared with another input's gradient.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch.autograd import grad_mode
+from tinytorch.tensor import Tensor
+
+
+class Function:
+    """Base class of all differentiable operations; an instance is a graph node."""
+
+    # Filled in by ``apply``; class-level defaults keep a node cheap to create.
+    inputs: tuple = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    _saved: tuple = ()
+    _released = False
+
+    # ----- what a subclass writes -------------------------------------------
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: "Function", grad_output: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    # ----- what forward and backward call -------------------------------------
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep ``arrays`` until backward; freed after it unless retain_graph."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(
+                f"{type(self).__name__}Backward: trying to backward through the graph a "
+                "second time (or to use saved values after they were freed). Saved "
+                "values are freed by .backward(); call .backward(retain_graph=True) "
+                "the first time if you need to backward twice."
+            )
+        return self._saved
+
+    def release(self) -> None:
+        """Free the saved arrays; a later backward through this node raises."""
+        self._saved = ()
+        self._released = True
+
+    # ----- the glue ----------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any) -> Tensor:
+        """Run ``forward`` on the inputs' arrays and record the call if needed."""
+        ctx = cls()
+        arrays = []
+        needs_grad = []
+        for value in inputs:
+            if isinstance(value, Tensor):
+                arrays.append(value.data)
+                needs_grad.append(value.requires_grad)
+            else:
+                arrays.append(value)
+                needs_grad.append(False)
+        record = grad_mode._grad_enabled and any(needs_grad)
+        ctx.needs_input_grad = tuple(needs_grad) if record else (False,) * len(inputs)
+        output = cls.forward(ctx, *arrays, **options)
+        result = Tensor._wrap(output, record)
+        if record:
+            ctx.inputs = inputs
+            result.grad_fn = ctx
+        return result
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"

@@ -1,0 +1,123 @@
+"""Making tensors: from data, filled with constants, ranges and random numbers.
+
+Every function takes PyTorch's arguments (``dtype``, ``requires_grad``) and
+follows its default dtypes: float32 for anything floating point, int64 for
+integer ranges.  Random tensors draw from ``tinytorch.random``'s generator, so
+``manual_seed`` makes them repeat.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from tinytorch.random import Generator, numpy_generator
+from tinytorch.ops.shape import _sizes
+from tinytorch.tensor import Tensor
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+    tensor = Tensor._wrap(array, False)
+    return tensor.requires_grad_(True) if requires_grad else tensor
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested list or array)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy), keeping its dtype."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array, False)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(_sizes(size), dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_sizes(size), dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.empty(_sizes(size), dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = np.array(fill_value).dtype if not isinstance(fill_value, float) else DEFAULT_FLOAT
+    return _make(np.full(_sizes((size,)), fill_value, dtype=dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end``: int64 for integer arguments."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if all_ints else DEFAULT_FLOAT
+    return _make(np.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _make(np.linspace(start, end, steps, dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1)."""
+    array = numpy_generator(generator).random(_sizes(size), dtype=np.dtype(dtype or DEFAULT_FLOAT))
+    return _make(array, requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Samples from the standard normal distribution."""
+    dtype = np.dtype(dtype or DEFAULT_FLOAT)
+    array = numpy_generator(generator).standard_normal(_sizes(size), dtype=dtype)
+    return _make(array, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = np.int64) -> Tensor:
+    """Random integers from [low, high)."""
+    if high is None:
+        low, high = 0, low
+    return Tensor._wrap(numpy_generator(generator).integers(low, high, size=tuple(size), dtype=dtype), False)
+
+
+def randperm(n: int, *, generator: Generator | None = None) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64)."""
+    return Tensor._wrap(numpy_generator(generator).permutation(n).astype(np.int64), False)
+
+
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

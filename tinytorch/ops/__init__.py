@@ -1,0 +1,1 @@
+"""The differentiable operations, one family per file (each a ``Function``)."""

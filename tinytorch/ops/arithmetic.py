@@ -1,0 +1,157 @@
+"""Arithmetic: + - * / ** and negation, with numpy broadcasting.
+
+Each operation is a ``Function``: ``forward`` is one numpy expression and
+``backward`` is the derivative from first-year calculus.  The one subtle part
+is broadcasting.  ``x + b`` with ``x`` of shape (32, 10) and ``b`` of shape
+(10,) silently copies ``b`` 32 times; in the backward pass each of those 32
+copies sends a gradient back to the same ``b``, so the gradient of ``b`` is
+the *sum* over the broadcast axis.  ``unbroadcast`` undoes broadcasting by
+summing exactly the axes that broadcasting added or stretched:
+
+    shape (32, 10) gradient, input shape (10,)    -> sum over axis 0
+    shape (4, 3, 5) gradient, input shape (3, 1)  -> sum over axis 0, then 2
+
+Operands may be Python numbers as well as tensors; numbers get no gradient.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch.autograd.function import Function
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    added_axes = grad.ndim - len(shape)
+    if added_axes:
+        grad = grad.sum(axis=tuple(range(added_axes)))
+    stretched_axes = tuple(
+        axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
+    )
+    if stretched_axes:
+        grad = grad.sum(axis=stretched_axes, keepdims=True)
+    return grad
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        needs_a, needs_b = ctx.needs_input_grad
+        return (unbroadcast(grad, a_shape) if needs_a else None,
+                unbroadcast(grad, b_shape) if needs_b else None)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        needs_a, needs_b = ctx.needs_input_grad
+        return (unbroadcast(grad, a_shape) if needs_a else None,
+                unbroadcast(-grad, b_shape) if needs_b else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs_a, needs_b = ctx.needs_input_grad
+        return (unbroadcast(grad * b, np.shape(a)) if needs_a else None,
+                unbroadcast(grad * a, np.shape(b)) if needs_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs_a, needs_b = ctx.needs_input_grad
+        grad_a = unbroadcast(grad / b, np.shape(a)) if needs_a else None
+        grad_b = unbroadcast(-grad * a / (b * b), np.shape(b)) if needs_b else None
+        return grad_a, grad_b
+
+
+class Pow(Function):
+    """base ** exponent; either may be a tensor.  d/db b^e = e b^(e-1), d/de b^e = b^e ln b."""
+
+    @staticmethod
+    def forward(ctx, base, exponent):
+        result = np.power(base, exponent)
+        ctx.save_for_backward(base, exponent, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        base, exponent, result = ctx.saved_tensors
+        needs_base, needs_exponent = ctx.needs_input_grad
+        grad_base = grad_exponent = None
+        if needs_base:
+            grad_base = unbroadcast(grad * exponent * np.power(base, exponent - 1), np.shape(base))
+        if needs_exponent:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_base = np.where(base > 0, np.log(np.where(base > 0, base, 1)), 0)
+            grad_exponent = unbroadcast(grad * result * log_base, np.shape(exponent))
+        return grad_base, grad_exponent
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def add(input: Any, other: Any) -> Any:
+    """``input + other`` with broadcasting."""
+    return Add.apply(input, other)
+
+
+def sub(input: Any, other: Any) -> Any:
+    """``input - other`` with broadcasting."""
+    return Sub.apply(input, other)
+
+
+def mul(input: Any, other: Any) -> Any:
+    """``input * other`` (elementwise) with broadcasting."""
+    return Mul.apply(input, other)
+
+
+def div(input: Any, other: Any) -> Any:
+    """``input / other`` (true division) with broadcasting."""
+    return Div.apply(input, other)
+
+
+def pow(input: Any, exponent: Any) -> Any:
+    """``input ** exponent`` with broadcasting."""
+    return Pow.apply(input, exponent)
+
+
+def neg(input: Any) -> Any:
+    """``-input``."""
+    return Neg.apply(input)

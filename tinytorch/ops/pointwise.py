@@ -1,0 +1,267 @@
+"""Pointwise functions: exp, log, sqrt, abs, clamp, maximum, where, activations.
+
+A pointwise function f applied to every element has a diagonal Jacobian, so
+its backward pass is just ``grad * f'(x)``, elementwise.  Where f' is easiest
+to write in terms of the output (exp: f' = f; sigmoid: f' = f (1 - f);
+tanh: f' = 1 - f^2; sqrt: f' = 1 / (2 f)), we save the output instead of
+the input.
+
+Functions that are not differentiable everywhere take PyTorch's conventions so
+that gradients match it exactly: relu'(0) = 0, abs'(0) = 0, clamp passes the
+gradient where min <= x <= max, and maximum/minimum split a tie evenly between
+both inputs.  Comparisons (``<``, ``==``, ...) return boolean tensors and carry
+no gradient at all.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch.autograd.function import Function
+from tinytorch.ops.arithmetic import unbroadcast
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = np.exp(x)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = np.sqrt(x)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad / (2 * result)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(x)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return grad * inside
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_of_a = (a > b) + 0.5 * (a == b)
+        return _split_between(ctx, grad, share_of_a, a, b)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_of_a = (a < b) + 0.5 * (a == b)
+        return _split_between(ctx, grad, share_of_a, a, b)
+
+
+def _split_between(ctx, grad, share_of_a, a, b):
+    """Send ``share_of_a`` of the gradient to a, the rest to b (both unbroadcast)."""
+    share_of_a = share_of_a.astype(grad.dtype)
+    needs_a, needs_b = ctx.needs_input_grad
+    return (unbroadcast(grad * share_of_a, np.shape(a)) if needs_a else None,
+            unbroadcast(grad * (1 - share_of_a), np.shape(b)) if needs_b else None)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = condition
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        _, needs_a, needs_b = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad.dtype)
+        return (None,
+                unbroadcast(np.where(ctx.condition, grad, zero), a_shape) if needs_a else None,
+                unbroadcast(np.where(ctx.condition, zero, grad), b_shape) if needs_b else None)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = np.maximum(x, 0)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (result > 0)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        # exp of a negative number never overflows: use e = exp(-|x|) on both sides.
+        e = np.exp(-np.abs(x))
+        result = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result * (1 - result)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = np.tanh(x)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (1 - result * result)
+
+
+def exp(input: Any) -> Any:
+    """Elementwise e^x."""
+    return Exp.apply(input)
+
+
+def log(input: Any) -> Any:
+    """Elementwise natural logarithm."""
+    return Log.apply(input)
+
+
+def sqrt(input: Any) -> Any:
+    """Elementwise square root."""
+    return Sqrt.apply(input)
+
+
+def abs(input: Any) -> Any:
+    """Elementwise absolute value."""
+    return Abs.apply(input)
+
+
+def clamp(input: Any, min: float | None = None, max: float | None = None) -> Any:
+    """Limit every element to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
+    return Clamp.apply(input, min=min, max=max)
+
+
+clip = clamp
+
+
+def maximum(input: Any, other: Any) -> Any:
+    """Elementwise maximum of two tensors (broadcast)."""
+    return Maximum.apply(input, other)
+
+
+def minimum(input: Any, other: Any) -> Any:
+    """Elementwise minimum of two tensors (broadcast)."""
+    return Minimum.apply(input, other)
+
+
+def where(condition: Any, input: Any, other: Any) -> Any:
+    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    from tinytorch.tensor import Tensor
+
+    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    return Where.apply(mask.astype(bool, copy=False), input, other)
+
+
+def relu(input: Any) -> Any:
+    """max(x, 0), elementwise."""
+    return ReLU.apply(input)
+
+
+def sigmoid(input: Any) -> Any:
+    """1 / (1 + e^-x), elementwise, without overflow for large |x|."""
+    return Sigmoid.apply(input)
+
+
+def tanh(input: Any) -> Any:
+    """Hyperbolic tangent, elementwise."""
+    return Tanh.apply(input)
+
+
+class Cast(Function):
+    """Convert to another dtype; the gradient is converted back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.input_dtype)
+
+
+def cast(input: Any, dtype: np.dtype) -> Any:
+    """A copy of ``input`` as ``dtype``; non-float results carry no gradient."""
+    result = Cast.apply(input, dtype)
+    if dtype.kind != "f" and result.requires_grad:
+        result = result.detach()
+    return result

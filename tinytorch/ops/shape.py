@@ -1,0 +1,239 @@
+"""Shape operations: reshape, permute, expand, concatenate, stack, index.
+
+None of these does arithmetic; they only move elements around (often without
+copying: a reshape or a transpose is a new *view* of the same memory, with
+different strides).  Their gradients move the gradient elements back:
+
+* reshape   -> reshape the gradient to the input's shape
+* permute   -> apply the inverse permutation
+* expand    -> sum over the expanded axes (it is broadcasting, made explicit)
+* cat/stack -> split the gradient into the pieces' slices
+* indexing  -> scatter the gradient into zeros at the indexed positions; an
+               index that picks the same element twice must *add* both
+               gradients, which is what ``np.add.at`` does (plain assignment
+               would keep only one of them).
+
+squeeze, unsqueeze, flatten and view are all reshapes; transpose is a permute.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from tinytorch.autograd.function import Function
+from tinytorch.ops.arithmetic import unbroadcast
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        try:
+            return np.reshape(x, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"reshape: shape {tuple(shape)} is invalid for input of size {x.size} "
+                f"(shape {x.shape})"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.reshape(grad, ctx.input_shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.transpose(grad, np.argsort(ctx.dims))
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.input_shape)
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        ctx.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.boundaries, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+
+class Index(Function):
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index, ctx.shape = index, x.shape
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_input = np.zeros(ctx.shape, dtype=grad.dtype)
+        if _is_basic_index(ctx.index):
+            grad_input[ctx.index] = grad  # basic indexing never repeats an element
+        else:
+            np.add.at(grad_input, ctx.index, grad)
+        return grad_input
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+# ----- the functions the Tensor methods call ------------------------------------
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of "
+            f"[{-ndim}, {ndim - 1}], but got {dim})"
+        )
+    return dim % ndim
+
+
+def _sizes(shape: Sequence[Any]) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(size) for size in shape)
+
+
+def reshape(input: Any, *shape: Any) -> Any:
+    """The same elements in a new shape; one size may be -1 (inferred)."""
+    return Reshape.apply(input, _sizes(shape))
+
+
+def permute(input: Any, *dims: Any) -> Any:
+    """Reorder the dimensions: ``x.permute(0, 2, 3, 1)`` turns NCHW into NHWC."""
+    dims = tuple(_wrap_dim(d, input.ndim, "permute") for d in _sizes(dims))
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError(
+            f"permute: dims {dims} are not a permutation of the {input.ndim} dimensions "
+            f"of a tensor of shape {input.shape}"
+        )
+    return Permute.apply(input, dims)
+
+
+def transpose(input: Any, dim0: int, dim1: int) -> Any:
+    """Swap two dimensions."""
+    dims = list(range(input.ndim))
+    a, b = _wrap_dim(dim0, input.ndim, "transpose"), _wrap_dim(dim1, input.ndim, "transpose")
+    dims[a], dims[b] = dims[b], dims[a]
+    return Permute.apply(input, tuple(dims))
+
+
+def squeeze(input: Any, dim: int | None = None) -> Any:
+    """Remove dimensions of size 1 (only ``dim`` when given)."""
+    if dim is None:
+        shape = tuple(size for size in input.shape if size != 1)
+    else:
+        axis = _wrap_dim(dim, max(input.ndim, 1), "squeeze")
+        shape = input.shape if input.ndim == 0 or input.shape[axis] != 1 else \
+            input.shape[:axis] + input.shape[axis + 1:]
+    return Reshape.apply(input, shape)
+
+
+def unsqueeze(input: Any, dim: int) -> Any:
+    """Insert a dimension of size 1 at ``dim``."""
+    axis = _wrap_dim(dim, input.ndim + 1, "unsqueeze")
+    return Reshape.apply(input, input.shape[:axis] + (1,) + input.shape[axis:])
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    """Merge dimensions ``start_dim`` .. ``end_dim`` into one."""
+    if input.ndim == 0:
+        return Reshape.apply(input, (1,))
+    start = _wrap_dim(start_dim, input.ndim, "flatten")
+    end = _wrap_dim(end_dim, input.ndim, "flatten")
+    merged = int(np.prod(input.shape[start:end + 1]))
+    return Reshape.apply(input, input.shape[:start] + (merged,) + input.shape[end + 1:])
+
+
+def expand(input: Any, *sizes: Any) -> Any:
+    """Broadcast to a larger shape without copying; -1 keeps a size."""
+    sizes = _sizes(sizes)
+    leading = len(sizes) - input.ndim
+    if leading < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+            f"to the number of dimensions in the tensor ({input.ndim})"
+        )
+    shape = tuple(input.shape[i - leading] if size == -1 else size for i, size in enumerate(sizes))
+    try:
+        np.broadcast_shapes(input.shape, shape)
+    except ValueError:
+        raise RuntimeError(f"expand: cannot expand shape {input.shape} to {shape}") from None
+    return Expand.apply(input, shape)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join tensors along an existing dimension."""
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty sequence of tensors")
+    first = tensors[0]
+    axis = _wrap_dim(dim, first.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1:] != \
+                first.shape[:axis] + first.shape[axis + 1:]:
+            raise RuntimeError(
+                f"cat: sizes of tensors must match except in dimension {axis}; tensor 0 "
+                f"has shape {first.shape} but tensor {i} has shape {t.shape}"
+            )
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join same-shape tensors along a new dimension."""
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
+                f"at entry 0 and {t.shape} at entry {i}"
+            )
+    axis = _wrap_dim(dim, tensors[0].ndim + 1, "stack")
+    return Stack.apply(*tensors, axis=axis)
+
+
+def index(input: Any, key: Any) -> Any:
+    """``input[key]`` with numpy's basic and integer-array indexing."""
+    from tinytorch.tensor import Tensor
+
+    if isinstance(key, Tensor):
+        key = key.data
+    elif isinstance(key, tuple):
+        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    elif isinstance(key, list):
+        key = np.asarray(key)
+    try:
+        return Index.apply(input, key)
+    except IndexError as error:
+        raise IndexError(f"index: {error} (tensor of shape {input.shape})") from None
