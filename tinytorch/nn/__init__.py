@@ -1,1 +1,13 @@
-"""placeholder"""
+"""``tinytorch.nn``: modules, parameters, layers and losses (PyTorch's names)."""
+from tinytorch.nn import functional, init
+from tinytorch.nn.activation import LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
+from tinytorch.nn.container import ModuleList, Sequential
+from tinytorch.nn.dropout import Dropout, Flatten
+from tinytorch.nn.linear import Identity, Linear
+from tinytorch.nn.loss import CrossEntropyLoss, MSELoss
+from tinytorch.nn.module import Module
+from tinytorch.nn.parameter import Parameter
+
+__all__ = ["Module", "Parameter", "Linear", "Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh",
+           "Softmax", "LogSoftmax", "Dropout", "Flatten", "Sequential", "ModuleList",
+           "CrossEntropyLoss", "MSELoss", "functional", "init"]

@@ -155,6 +155,20 @@ class ReLU(Function):
         return grad * (result > 0)
 
 
+class ReLU6(Function):
+    """min(max(x, 0), 6): the bounded ReLU of mobile networks (and of int8 clamps)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.clip(x, 0, 6)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * ((x > 0) & (x < 6))  # zero at both kinks, as PyTorch's hardtanh
+
+
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
@@ -234,6 +248,11 @@ def where(condition: Any, input: Any, other: Any) -> Any:
 def relu(input: Any) -> Any:
     """max(x, 0), elementwise."""
     return ReLU.apply(input)
+
+
+def relu6(input: Any) -> Any:
+    """min(max(x, 0), 6), elementwise."""
+    return ReLU6.apply(input)
 
 
 def sigmoid(input: Any) -> Any:
