@@ -50,11 +50,10 @@ class CrossEntropy(Function):
     def backward(ctx, grad):
         log_probabilities, target = ctx.saved_tensors
         n, classes = log_probabilities.shape
-        truth = np.zeros_like(log_probabilities)
-        truth[np.arange(n), target] = 1 - ctx.label_smoothing
+        grad_logits = np.exp(log_probabilities)  # softmax ...
+        grad_logits[np.arange(n), target] -= 1 - ctx.label_smoothing  # ... minus the truth
         if ctx.label_smoothing:
-            truth += ctx.label_smoothing / classes
-        grad_logits = np.exp(log_probabilities) - truth
+            grad_logits -= ctx.label_smoothing / classes
         if ctx.reduction == "mean":
             grad_logits *= grad / n
         elif ctx.reduction == "sum":
