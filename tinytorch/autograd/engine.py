@@ -46,8 +46,8 @@ def topological_order(root: "Tensor") -> list["Tensor"]:
         stack.append((tensor, True))
         node = tensor.grad_fn
         if node is not None:
-            for parent in node.inputs:
-                if getattr(parent, "requires_grad", False) and id(parent) not in visited:
+            for _, parent in node.parents:
+                if id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
@@ -56,8 +56,6 @@ def topological_order(root: "Tensor") -> list["Tensor"]:
 def backward(root: "Tensor", gradient: np.ndarray | None = None,
              retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf of the graph."""
-    from tinytorch.tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward: element 0 of tensors does not require grad and does not have a "
@@ -90,10 +88,11 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
         if node._released:
             node.saved_tensors  # raises the "backward through the graph twice" error
         input_grads = node.backward(node, grad)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for parent, parent_grad in zip(node.inputs, input_grads):
-            if parent_grad is None or not isinstance(parent, Tensor) or not parent.requires_grad:
+        for position, parent in node.parents:
+            parent_grad = input_grads[position]
+            if parent_grad is None:
                 continue
             key = id(parent)
             if key in pending:
@@ -115,6 +114,6 @@ def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray) -> None:
     if tensor.grad is None:
         # A fresh, writable array of the tensor's dtype: the incoming gradient
         # may be a read-only broadcast view or shared with another tensor.
-        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype), False)
+        tensor.grad = Tensor._wrap(grad.astype(tensor.data.dtype), False)
     else:
         tensor.grad.data = tensor.grad.data + grad

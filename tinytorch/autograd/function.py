@@ -12,7 +12,8 @@ Every operation in TinyTorch, from ``a + b`` to a convolution, is a subclass of
 
 ``Function.apply(*inputs, **options)`` runs ``forward`` and, when grad mode is
 on and some input requires a gradient, records the call in the graph: the
-``ctx`` object becomes the result's ``grad_fn`` and remembers its inputs.  The
+``ctx`` object becomes the result's ``grad_fn`` and remembers the inputs
+that need gradients (its ``parents``).  The
 graph is a DAG of these nodes; ``Tensor.backward`` walks it in reverse
 topological order (see ``engine.py``).
 
@@ -39,7 +40,9 @@ class Function:
     """Base class of all differentiable operations; an instance is a graph node."""
 
     # Filled in by ``apply``; class-level defaults keep a node cheap to create.
-    inputs: tuple = ()
+    # ``parents`` holds (position, tensor) for each input that needs a gradient:
+    # the edges the backward pass follows.
+    parents: tuple = ()
     needs_input_grad: tuple[bool, ...] = ()
     _saved: tuple = ()
     _released = False
@@ -80,20 +83,26 @@ class Function:
         """Run ``forward`` on the inputs' arrays and record the call if needed."""
         ctx = cls()
         arrays = []
-        needs_grad = []
-        for value in inputs:
+        parents = []
+        for position, value in enumerate(inputs):
             if isinstance(value, Tensor):
                 arrays.append(value.data)
-                needs_grad.append(value.requires_grad)
+                if value.requires_grad:
+                    parents.append((position, value))
             else:
                 arrays.append(value)
-                needs_grad.append(False)
-        record = grad_mode._grad_enabled and any(needs_grad)
-        ctx.needs_input_grad = tuple(needs_grad) if record else (False,) * len(inputs)
+        record = grad_mode._grad_enabled and bool(parents)
+        if record:
+            needs = [False] * len(inputs)
+            for position, _ in parents:
+                needs[position] = True
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            ctx.needs_input_grad = (False,) * len(inputs)
         output = cls.forward(ctx, *arrays, **options)
         result = Tensor._wrap(output, record)
         if record:
-            ctx.inputs = inputs
+            ctx.parents = tuple(parents)
             result.grad_fn = ctx
         return result
 

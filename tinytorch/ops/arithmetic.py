@@ -28,12 +28,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     added_axes = grad.ndim - len(shape)
     if added_axes:
-        grad = grad.sum(axis=tuple(range(added_axes)))
+        grad = np.add.reduce(grad, axis=tuple(range(added_axes)))
     stretched_axes = tuple(
         axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
     )
     if stretched_axes:
-        grad = grad.sum(axis=stretched_axes, keepdims=True)
+        grad = np.add.reduce(grad, axis=stretched_axes, keepdims=True)
     return grad
 
 

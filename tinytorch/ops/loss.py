@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd.function import Function
-from tinytorch.ops.softmax import log_softmax_array
+from tinytorch.ops.softmax import log_softmax_array, sum_along
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -36,15 +36,14 @@ class CrossEntropy(Function):
         picked = log_probabilities[np.arange(n), target]
         losses = -picked
         if label_smoothing:
-            smooth = -log_probabilities.mean(axis=1)
+            smooth = -sum_along(log_probabilities, axis=1) / classes
             losses = (1 - label_smoothing) * losses + label_smoothing * smooth
         ctx.save_for_backward(log_probabilities, target)
         ctx.reduction, ctx.label_smoothing = reduction, label_smoothing
-        if reduction == "mean":
-            return np.asarray(losses.mean(), dtype=logits.dtype)
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=logits.dtype)
-        return losses
+        if reduction == "none":
+            return losses
+        total = sum_along(losses, axis=None)
+        return np.asarray(total / n if reduction == "mean" else total, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -89,7 +88,8 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
             f"shape {input.shape}, got target shape {labels.shape}"
         )
     classes = input.shape[1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    # Negative labels wrap around to huge unsigned values: one max checks both ends.
+    if labels.size and np.maximum.reduce(labels.astype(np.uint64), axis=None) >= classes:
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise IndexError(f"cross_entropy: target {bad} is out of bounds for {classes} classes")
     return CrossEntropy.apply(input, labels, reduction, float(label_smoothing))

@@ -107,7 +107,7 @@ class Linear(Function):
             if needs_weight:
                 grad_weight = flat_grad.T @ x.reshape(-1, x.shape[-1])
             if needs_bias:
-                grad_bias = flat_grad.sum(axis=0)
+                grad_bias = np.add.reduce(flat_grad, axis=0)
         return grad_x, grad_weight, grad_bias
 
 
