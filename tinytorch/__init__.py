@@ -18,7 +18,7 @@ from tinytorch.ops.arithmetic import add, div, mul, neg, pow, sub
 from tinytorch.ops.matmul import matmul
 from tinytorch.ops.pointwise import (
     abs, clamp, clip, exp, log, maximum, minimum, relu, sigmoid, sqrt, tanh, where)
-from tinytorch.ops.reduction import argmax, argmin, max, mean, min, sum, var
+from tinytorch.ops.reduction import argmax, argmin, max, mean, min, std, sum, var
 from tinytorch.ops.shape import (
     cat, expand, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze)
 from tinytorch.ops.softmax import log_softmax, softmax

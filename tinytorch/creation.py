@@ -89,12 +89,21 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     return _make(array, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+def randint(low: int, high: Any = None, size: Sequence[int] | None = None, *,
             generator: Generator | None = None, dtype: Any = np.int64) -> Tensor:
-    """Random integers from [low, high)."""
-    if high is None:
+    """Random integers from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:
+        # PyTorch's two-argument form: the second argument is the size, not high.
+        if high is None or isinstance(high, (int, np.integer)):
+            raise TypeError(
+                "randint: missing the size argument; call randint(high, size) or "
+                "randint(low, high, size), e.g. randint(10, (3,))"
+            )
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
         low, high = 0, low
-    return Tensor._wrap(numpy_generator(generator).integers(low, high, size=tuple(size), dtype=dtype), False)
+    array = numpy_generator(generator).integers(low, high, size=_sizes((size,)), dtype=dtype)
+    return Tensor._wrap(array, False)
 
 
 def randperm(n: int, *, generator: Generator | None = None) -> Tensor:

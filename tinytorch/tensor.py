@@ -191,6 +191,14 @@ class Tensor:
                 f"{op}: a leaf tensor that requires grad is being used in an in-place "
                 "operation; wrap it in `with tinytorch.no_grad():`"
             )
+        if self.grad_fn is not None and is_grad_enabled():
+            # The graph does not record in-place changes, and a backward formula may
+            # have saved this very array: the gradient would be silently wrong.
+            raise RuntimeError(
+                f"{op}: in-place change of a tensor computed by {self.grad_fn!r}, which is "
+                "part of the autograd graph; TinyTorch does not record in-place operations. "
+                "Compute a new tensor instead (for example with tinytorch.where)"
+            )
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
@@ -271,7 +279,7 @@ class Tensor:
     def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
         return reduction.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
     def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return sqrt(self.var(dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+        return reduction.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
     def max(self, dim=None, keepdim=False):
         return maximum(self, dim) if isinstance(dim, Tensor) else reduction.max(self, dim, keepdim)
     def min(self, dim=None, keepdim=False):

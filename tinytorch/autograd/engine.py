@@ -94,6 +94,11 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             parent_grad = input_grads[position]
             if parent_grad is None:
                 continue
+            if parent_grad.dtype != parent.data.dtype:
+                # A gradient has its input's dtype (PyTorch casts here too): a float64
+                # constant inside some backward must not turn float32 gradients into
+                # float64 ones, nor change a leaf's .grad dtype on the next backward.
+                parent_grad = parent_grad.astype(parent.data.dtype)
             key = id(parent)
             if key in pending:
                 pending[key] = pending[key] + parent_grad

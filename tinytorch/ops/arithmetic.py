@@ -12,6 +12,14 @@ summing exactly the axes that broadcasting added or stretched:
     shape (4, 3, 5) gradient, input shape (3, 1)  -> sum over axis 0, then 2
 
 Operands may be Python numbers as well as tensors; numbers get no gradient.
+
+Result dtypes follow PyTorch, not numpy, where the two disagree: numpy turns
+``int64 / 2``, ``int64 * 0.5``, ``float32 * int64`` and ``float32 *
+np.float64(2)`` into float64, PyTorch keeps float32.  PyTorch's rule ranks
+operands: tensors with dimensions decide the dtype, then 0-d tensors, then
+plain numbers (Python or numpy scalars), which only ever lift an integer
+result to the *default* float, float32.  ``default_float`` applies that rule
+to a float64 result that nobody asked for.
 """
 from __future__ import annotations
 
@@ -37,11 +45,33 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
+FLOAT64 = np.dtype(np.float64)
+FLOAT32 = np.dtype(np.float32)
+
+
+def default_float(result: Any, *operands: Any) -> Any:
+    """``result`` as float32 when numpy made it float64 but PyTorch's rule would not."""
+    if result.dtype is not FLOAT64:
+        return result  # the common case: nothing to decide
+    dimensioned_float = zero_dimensional_float64 = False
+    for operand in operands:  # numbers (Python or numpy scalars) never ask for float64
+        if isinstance(operand, np.ndarray) and operand.dtype.kind == "f":
+            if operand.ndim:
+                if operand.dtype is FLOAT64:
+                    return result  # a float64 tensor with dimensions: float64 it is
+                dimensioned_float = True
+            elif operand.dtype is FLOAT64:
+                zero_dimensional_float64 = True
+    if zero_dimensional_float64 and not dimensioned_float:
+        return result  # only 0-d tensors are floats, and one of them is float64
+    return result.astype(FLOAT32)  # lower-precision tensors, or numbers: the default float
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.add(a, b)
+        return default_float(np.add(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -55,7 +85,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(a, b)
+        return default_float(np.subtract(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -69,7 +99,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return default_float(np.multiply(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -83,7 +113,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        return default_float(np.true_divide(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -99,7 +129,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, base, exponent):
-        result = np.power(base, exponent)
+        result = default_float(np.power(base, exponent), base, exponent)
         ctx.save_for_backward(base, exponent, result)
         return result
 
@@ -109,11 +139,22 @@ class Pow(Function):
         needs_base, needs_exponent = ctx.needs_input_grad
         grad_base = grad_exponent = None
         if needs_base:
-            grad_base = unbroadcast(grad * exponent * np.power(base, exponent - 1), np.shape(base))
-        if needs_exponent:
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_base = np.where(base > 0, np.log(np.where(base > 0, base, 1)), 0)
-            grad_exponent = unbroadcast(grad * result * log_base, np.shape(exponent))
+                slope = exponent * np.power(base, exponent - 1)
+            # d/db b^0 = 0 everywhere, also at b = 0 where the formula gives 0 * inf = nan
+            # (PyTorch's rule, so that x ** 0 never poisons a gradient).
+            if np.any(np.equal(exponent, 0)):
+                slope = np.where(np.equal(exponent, 0), 0, slope)
+            grad_base = unbroadcast(grad * slope, np.shape(base))
+        if needs_exponent:
+            # ln b is nan for b < 0, as in PyTorch: (-2) ** e has no real slope in e.
+            # At b = 0 and e >= 0 the product 0^e * ln 0 = 0 * -inf is taken as its
+            # limit, 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_base = np.log(base)
+                slope = np.where((np.equal(base, 0)) & (np.greater_equal(exponent, 0)),
+                                 0, result * log_base)
+            grad_exponent = unbroadcast(grad * slope, np.shape(exponent))
         return grad_base, grad_exponent
 
 

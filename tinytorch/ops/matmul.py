@@ -49,6 +49,15 @@ def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...], op: 
             f"({_shape_text(a_shape)} and {_shape_text(b_shape)}): "
             f"{inner_a} columns vs {inner_b} rows"
         )
+    if len(a_shape) > 2 and len(b_shape) > 2 and a_shape[:-2] != b_shape[:-2]:
+        try:
+            np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"{op}: the batch dimensions of shapes {_shape_text(a_shape)} and "
+                f"{_shape_text(b_shape)} cannot be broadcast together "
+                f"({_shape_text(a_shape[:-2])} vs {_shape_text(b_shape[:-2])})"
+            ) from None
 
 
 class MatMul(Function):
@@ -65,11 +74,13 @@ class MatMul(Function):
         # Promote 1-D operands to matrices so one rule covers every rank.
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        # The gradient gets the same promotion: b's column axis first, then a's row
+        # axis, so that vector @ vector (a 0-d gradient) becomes a 1x1 matrix.
         grad2 = grad
-        if a.ndim == 1:
-            grad2 = np.expand_dims(grad2, -2)
         if b.ndim == 1:
             grad2 = np.expand_dims(grad2, -1)
+        if a.ndim == 1:
+            grad2 = np.expand_dims(grad2, -2)
         grad_a = grad_b = None
         if needs_a:
             grad_a = unbroadcast(np.matmul(grad2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)

@@ -10,7 +10,9 @@ Functions that are not differentiable everywhere take PyTorch's conventions so
 that gradients match it exactly: relu'(0) = 0, abs'(0) = 0, clamp passes the
 gradient where min <= x <= max, and maximum/minimum split a tie evenly between
 both inputs.  Comparisons (``<``, ``==``, ...) return boolean tensors and carry
-no gradient at all.
+no gradient at all.  Integer inputs give float32 results (``exp`` of an int64
+tensor), PyTorch's default float rather than numpy's float64; see
+``default_float`` in ``arithmetic.py``.
 """
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd.function import Function
-from tinytorch.ops.arithmetic import unbroadcast
+from tinytorch.ops.arithmetic import default_float, unbroadcast
 
 
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        result = np.exp(x)
+        result = default_float(np.exp(x), x)  # float32 for integer input, as PyTorch
         ctx.save_for_backward(result)
         return result
 
@@ -39,7 +41,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.log(x)
+        return default_float(np.log(x), x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -50,7 +52,7 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        result = np.sqrt(x)
+        result = default_float(np.sqrt(x), x)
         ctx.save_for_backward(result)
         return result
 
@@ -77,7 +79,7 @@ class Clamp(Function):
     def forward(ctx, x, min=None, max=None):
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
-        return np.clip(x, min, max)
+        return default_float(np.clip(x, min, max), x, min, max)
 
     @staticmethod
     def backward(ctx, grad):
@@ -88,14 +90,14 @@ class Clamp(Function):
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return grad * inside
+        return np.where(inside, grad, 0)  # select, not multiply: see ReLU
 
 
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return default_float(np.maximum(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -108,7 +110,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        return default_float(np.minimum(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -130,7 +132,7 @@ class Where(Function):
     def forward(ctx, condition, a, b):
         ctx.condition = condition
         ctx.shapes = (np.shape(a), np.shape(b))
-        return np.where(condition, a, b)
+        return default_float(np.where(condition, a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -152,7 +154,10 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (result,) = ctx.saved_tensors
-        return grad * (result > 0)
+        # Select rather than multiply by the 0/1 mask: an infinite incoming gradient
+        # (sqrt or log just after the relu, at 0) must give 0 here, as in PyTorch,
+        # not inf * 0 = nan.
+        return np.where(result > 0, grad, 0)
 
 
 class ReLU6(Function):
@@ -166,7 +171,7 @@ class ReLU6(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * ((x > 0) & (x < 6))  # zero at both kinks, as PyTorch's hardtanh
+        return np.where((x > 0) & (x < 6), grad, 0)  # zero at both kinks, as PyTorch's hardtanh
 
 
 class Sigmoid(Function):
@@ -174,7 +179,7 @@ class Sigmoid(Function):
     def forward(ctx, x):
         # exp of a negative number never overflows: use e = exp(-|x|) on both sides.
         e = np.exp(-np.abs(x))
-        result = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        result = default_float(np.where(x >= 0, 1 / (1 + e), e / (1 + e)), x)
         ctx.save_for_backward(result)
         return result
 
@@ -187,7 +192,7 @@ class Sigmoid(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
-        result = np.tanh(x)
+        result = default_float(np.tanh(x), x)
         ctx.save_for_backward(result)
         return result
 
@@ -219,8 +224,21 @@ def abs(input: Any) -> Any:
 
 def clamp(input: Any, min: float | None = None, max: float | None = None) -> Any:
     """Limit every element to [min, max]; either bound may be None."""
+    from tinytorch.tensor import Tensor
+
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
+    if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (min, max)):
+        # Bounds that need a gradient: two selections give PyTorch's rule (each
+        # element's gradient goes to whichever of x, min, max it was taken from).
+        result = input
+        if min is not None:
+            result = where(result < min, min, result)
+        if max is not None:
+            result = where(result > max, max, result)
+        return result
+    # Constant tensor bounds are plain arrays to Clamp, like numbers.
+    min, max = (bound.data if isinstance(bound, Tensor) else bound for bound in (min, max))
     return Clamp.apply(input, min=min, max=max)
 
 

@@ -5,7 +5,7 @@ back to many.  For ``sum`` every input element contributed with weight 1, so
 each receives the output's gradient unchanged: we re-insert the reduced axes
 (when ``keepdim=False`` removed them) and broadcast back to the input shape.
 ``mean`` divides by the count; ``var`` is the mean of squared deviations, with
-gradient 2 (x - mean) / (n - correction).
+gradient 2 (x - mean) / (n - correction); ``std`` is its square root.
 
 ``max`` and ``min`` pick one element, which alone receives the gradient.  With
 a ``dim`` they return ``(values, indices)`` like PyTorch; over the whole
@@ -40,8 +40,12 @@ def normalize_dims(dim: Dims, ndim: int, op: str) -> tuple[int, ...]:
                 f"{op}: dimension out of range (expected to be in range of "
                 f"[{-rank}, {rank - 1}], but got {d})"
             )
-        axes.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(axes)))
+        if ndim:  # a 0-d tensor has no axis to reduce: dim 0 is accepted and is a no-op
+            if d % ndim in axes:  # (0, -2) on a 2-d tensor names axis 0 twice
+                raise RuntimeError(
+                    f"{op}: dim {d % ndim} appears multiple times in the list of dims")
+            axes.append(d % ndim)
+    return tuple(sorted(axes))
 
 
 def expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdim: bool,
@@ -90,7 +94,31 @@ class Var(Function):
     def backward(ctx, grad):
         (deviation,) = ctx.saved_tensors
         grad = expand_reduced(grad, ctx.axes, ctx.keepdim, deviation.shape)
-        return grad * deviation * (2 / ctx.divisor)
+        # No degrees of freedom left (one element, correction 1): the variance is
+        # nan, and so is its gradient, as in PyTorch (not a ZeroDivisionError).
+        scale = 2 / ctx.divisor if ctx.divisor else np.nan
+        return grad * deviation * scale
+
+
+class Std(Function):
+    """sqrt(var), one node: where the spread is 0 the gradient is 0, as in PyTorch.
+
+    Composed as sqrt(var(x)), the chain rule would multiply sqrt's infinite
+    slope at 0 by var's zero gradient, giving nan for a constant input.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        variance = Var.forward(ctx, x, axes, keepdim, correction)
+        result = np.sqrt(variance)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_variance = np.where(ctx.result == 0, 0, grad / (2 * ctx.result))
+        return Var.backward(ctx, grad_variance)
 
 
 class TakeAlongDim(Function):
@@ -149,6 +177,14 @@ def var(input: Any, dim: Dims = None, *, correction: int = 1, keepdim: bool = Fa
     return Var.apply(input, normalize_dims(dim, input.ndim, "var"), keepdim, correction)
 
 
+def std(input: Any, dim: Dims = None, *, correction: int = 1, keepdim: bool = False,
+        unbiased: bool | None = None) -> Any:
+    """Standard deviation over ``dim``: the square root of ``var`` with the same arguments."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return Std.apply(input, normalize_dims(dim, input.ndim, "std"), keepdim, correction)
+
+
 def _extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
     from tinytorch.tensor import Tensor
 
@@ -157,6 +193,9 @@ def _extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
         raise RuntimeError(f"{op}: expected a non-empty tensor, got shape {input.shape}")
     if dim is None:
         return ExtremeOfAll.apply(input, largest)
+    if input.ndim == 0:  # PyTorch: the value itself and index 0, both 0-d
+        normalize_dims(dim, 0, op)
+        return _extreme(input.reshape(1), 0, False, largest)
     (axis,) = normalize_dims(dim, input.ndim, op)
     pick = np.argmax if largest else np.argmin
     indices = np.expand_dims(pick(input.data, axis=axis), axis)

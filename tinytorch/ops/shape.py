@@ -185,6 +185,11 @@ def expand(input: Any, *sizes: Any) -> Any:
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
             f"to the number of dimensions in the tensor ({input.ndim})"
         )
+    if -1 in sizes[:leading]:
+        raise RuntimeError(
+            f"expand: the expanded size -1 is not allowed in a new leading dimension "
+            f"(expanding shape {input.shape} to {sizes})"
+        )
     shape = tuple(input.shape[i - leading] if size == -1 else size for i, size in enumerate(sizes))
     try:
         np.broadcast_shapes(input.shape, shape)
