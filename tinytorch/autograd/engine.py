@@ -76,13 +76,14 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
         )
 
     pending: dict[int, np.ndarray] = {id(root): gradient}
+    handed_out = {id(gradient)}  # arrays someone else holds: a leaf must copy these
     for tensor in topological_order(root):
         grad = pending.pop(id(tensor), None)
         if grad is None:
             continue
         node = tensor.grad_fn
         if node is None or tensor._retains_grad:
-            _accumulate_into_leaf(tensor, grad)
+            _accumulate_into_leaf(tensor, grad, handed_out)
         if node is None:
             continue
         if node._released:
@@ -108,7 +109,7 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             node.release()
 
 
-def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray) -> None:
+def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray, handed_out: set[int]) -> None:
     from tinytorch.tensor import Tensor
 
     if grad.shape != tensor.shape:
@@ -117,8 +118,13 @@ def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray) -> None:
             f"{tensor.shape} (an operation's backward returned the wrong shape)"
         )
     if tensor.grad is None:
-        # A fresh, writable array of the tensor's dtype: the incoming gradient
-        # may be a read-only broadcast view or shared with another tensor.
-        tensor.grad = Tensor._wrap(grad.astype(tensor.data.dtype), False)
+        # ``.grad`` must be an array nobody else holds: users and optimizers modify
+        # it in place (clip_grad_norm_ does).  Most gradients arrive freshly made by
+        # a backward and can be kept as they are; a view (reshape, broadcast) or an
+        # array already given to another tensor (an addition passes the same
+        # gradient to both inputs) is copied.
+        owned = grad.base is None and grad.flags.writeable and id(grad) not in handed_out
+        handed_out.add(id(grad))
+        tensor.grad = Tensor._wrap(grad if owned else grad.copy(), False)
     else:
         tensor.grad.data = tensor.grad.data + grad

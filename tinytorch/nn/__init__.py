@@ -1,5 +1,5 @@
 """``tinytorch.nn``: modules, parameters, layers and losses (PyTorch's names)."""
-from tinytorch.nn import functional, init
+from tinytorch.nn import functional, init, utils
 from tinytorch.nn.activation import LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
 from tinytorch.nn.container import ModuleList, Sequential
 from tinytorch.nn.dropout import Dropout, Flatten
@@ -10,4 +10,4 @@ from tinytorch.nn.parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Linear", "Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Dropout", "Flatten", "Sequential", "ModuleList",
-           "CrossEntropyLoss", "MSELoss", "functional", "init"]
+           "CrossEntropyLoss", "MSELoss", "functional", "init", "utils"]

@@ -1,1 +1,7 @@
-"""placeholder"""
+"""``tinytorch.optim``: optimizers and learning-rate schedules (PyTorch's names and rules)."""
+from tinytorch.optim import lr_scheduler
+from tinytorch.optim.adam import Adam, AdamW
+from tinytorch.optim.optimizer import Optimizer
+from tinytorch.optim.sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]

@@ -55,7 +55,7 @@ class ProgressBar:
         bar = "#" * filled + "." * (self.width - filled)
         elapsed = time.perf_counter() - self.started
         extras = "".join(f" {name} {value}" for name, value in self.fields.items())
-        line = f"{self.description} [{bar}] {self.count}/{self.total}{extras} {elapsed:.1f}s"
+        line = f"{self.description} [{bar}] {self.count}/{self.total}{extras} {elapsed:.2f}s"
         prefix = "\r" if self.interactive else ""
         self.stream.write(prefix + line + end)
         self.stream.flush()
