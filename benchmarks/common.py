@@ -17,6 +17,27 @@ def best_time(function: Callable[[], Any], repeat: int = 7, min_seconds: float =
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
+def compare(candidates: dict[str, Callable[[], Any]], rounds: int = 7,
+            seconds_per_round: float = 0.1) -> dict[str, float]:
+    """Best seconds per call of each candidate, measured in interleaved rounds.
+
+    The machine is shared and its speed drifts; timing the candidates in turn,
+    round after round, and keeping each one's best round exposes them all to
+    the same conditions.
+    """
+    timers = {}
+    for name, function in candidates.items():
+        function()  # warm up (first calls compile kernels and fill caches)
+        timer = timeit.Timer(function)
+        number, elapsed = timer.autorange()
+        timers[name] = (timer, max(1, int(number * seconds_per_round / max(elapsed, 1e-9))))
+    best = {name: float("inf") for name in candidates}
+    for _ in range(rounds):
+        for name, (timer, number) in timers.items():
+            best[name] = min(best[name], timer.timeit(number) / number)
+    return best
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     try:

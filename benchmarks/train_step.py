@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import best_time, import_torch, machine_description  # noqa: E402
+from common import compare, import_torch, machine_description  # noqa: E402
 
 import tinytorch  # noqa: E402
 from tinytorch import nn, optim  # noqa: E402
@@ -101,12 +101,13 @@ def main() -> None:
     labels = rng.integers(0, 10, BATCH).astype(np.int64)
     print(f"MLP 64-128-64-10, batch {BATCH}, SGD momentum, cross-entropy; {machine_description()}")
     torch = import_torch(threads=1)
-    timings = {"tinytorch": best_time(tinytorch_step(inputs, labels)),
-               "numpy by hand": best_time(numpy_step(inputs, labels))}
+    candidates = {"tinytorch": tinytorch_step(inputs, labels),
+                  "numpy by hand": numpy_step(inputs, labels)}
     if torch is not None:
-        timings["pytorch (1 thread)"] = best_time(torch_step(torch, inputs, labels))
+        candidates["pytorch (1 thread)"] = torch_step(torch, inputs, labels)
     else:
         print("(PyTorch is not installed: `pip install torch` adds its column)")
+    timings = compare(candidates)
     for name, seconds in timings.items():
         line = f"  {name:<20} {seconds * 1e3:8.3f} ms/step"
         if "pytorch (1 thread)" in timings:
