@@ -46,12 +46,6 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self.update(param, param.grad.data, group)
-
     def update(self, param: Any, grad: np.ndarray, group: dict[str, Any]) -> None:
         """Apply one Adam (or AdamW) step to ``param.data`` in place."""
         state = self.state.setdefault(param, {})

@@ -11,7 +11,7 @@ here does the bookkeeping every update rule shares, with PyTorch's layout:
   moment estimates), created lazily on the first step;
 * ``zero_grad``, ``state_dict`` and ``load_state_dict``.
 
-A subclass only writes ``step``.  Updates work on the numpy arrays directly and
+A subclass only writes ``update``: the rule for one parameter.  Updates work on the numpy arrays directly and
 in place (``param.data``): they are not part of any graph, and an optimizer
 step must not allocate a new tensor per parameter.
 """
@@ -62,7 +62,15 @@ class Optimizer:
                     param.grad.data[...] = 0
 
     def step(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+        """Update every parameter that has a gradient, group by group."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    self.update(param, param.grad.data, group)
+
+    def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
+        """The update rule for one parameter; what each optimizer writes."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update()")
 
     # ----- checkpoints ------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

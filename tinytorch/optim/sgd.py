@@ -33,12 +33,6 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    def step(self) -> None:
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self.update(param, param.grad.data, group)
-
     def update(self, param: Any, grad: np.ndarray, group: dict[str, Any]) -> None:
         """Apply one SGD step to ``param.data`` in place."""
         lr, momentum = group["lr"], group["momentum"]
