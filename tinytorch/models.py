@@ -5,6 +5,9 @@ flash of a microcontroller.
 
 * ``digits_mlp``: 64 -> 128 -> 64 -> 10 with ReLU, the first network of the
   course, on 8x8 digit images flattened to 64 numbers.
+* ``digits_cnn``: two small convolution stages and a linear layer, the network
+  that is later quantized to int8 and run on a microcontroller.
+* ``lenet5``: the classic 28x28 convolutional network, as a benchmark shape.
 """
 from __future__ import annotations
 
@@ -18,4 +21,27 @@ def digits_mlp() -> nn.Sequential:
         nn.Linear(64, 128), nn.ReLU(),
         nn.Linear(128, 64), nn.ReLU(),
         nn.Linear(64, 10),
+    )
+
+
+def digits_cnn() -> nn.Sequential:
+    """A small CNN for 8x8 digits: two 3x3 conv + ReLU + 2x2 max-pool stages, then linear.
+
+    Shapes: (N, 1, 8, 8) -> conv 1->8 -> pool -> (N, 8, 4, 4) -> conv 8->16 -> pool
+    -> (N, 16, 2, 2) -> flatten 64 -> linear 10.
+    """
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64, 10),
+    )
+
+
+def lenet5() -> nn.Sequential:
+    """LeNet-5 for 28x28 inputs (LeCun et al. 1998, with ReLU and max-pooling)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )

@@ -1,7 +1,9 @@
 """``tinytorch.nn``: modules, parameters, layers and losses (PyTorch's names)."""
 from tinytorch.nn import functional, init, utils
 from tinytorch.nn.activation import LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
+from tinytorch.nn.batchnorm import BatchNorm2d
 from tinytorch.nn.container import ModuleList, Sequential
+from tinytorch.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
 from tinytorch.nn.dropout import Dropout, Flatten
 from tinytorch.nn.linear import Identity, Linear
 from tinytorch.nn.loss import CrossEntropyLoss, MSELoss
@@ -10,4 +12,5 @@ from tinytorch.nn.parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Linear", "Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Dropout", "Flatten", "Sequential", "ModuleList",
+           "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d",
            "CrossEntropyLoss", "MSELoss", "functional", "init", "utils"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 
 from tinytorch.ops.arithmetic import mul
+from tinytorch.ops.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
 from tinytorch.ops.loss import cross_entropy, mse_loss
 from tinytorch.ops.matmul import linear
+from tinytorch.ops.normalization import batch_norm
 from tinytorch.ops.pointwise import relu, relu6, sigmoid, tanh
 from tinytorch.ops.shape import flatten
 from tinytorch.ops.softmax import log_softmax, softmax
@@ -19,7 +21,8 @@ from tinytorch.random import Generator, numpy_generator
 from tinytorch.tensor import Tensor
 
 __all__ = ["linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
-           "cross_entropy", "mse_loss", "dropout", "flatten"]
+           "cross_entropy", "mse_loss", "dropout", "flatten", "conv2d", "max_pool2d",
+           "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"]
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
