@@ -21,9 +21,14 @@ def test_demo_reaches_97_percent_on_the_digits_test_set():
     assert result.train_accuracy >= result.test_accuracy - 0.05
 
 
+def test_cnn_demo_reaches_98_percent():
+    result = train_digits("cnn", seed=0, show_progress=False)
+    assert result.test_accuracy >= 0.98, result.test_accuracy
+
+
 def test_training_is_reproducible_bit_for_bit():
-    first = train_digits(epochs=2, seed=3, show_progress=False).model.state_dict()
-    second = train_digits(epochs=2, seed=3, show_progress=False).model.state_dict()
+    first = train_digits("cnn", epochs=2, seed=3, show_progress=False).model.state_dict()
+    second = train_digits("cnn", epochs=2, seed=3, show_progress=False).model.state_dict()
     for key in first:
         np.testing.assert_array_equal(first[key].data, second[key].data, err_msg=key)
 

@@ -14,7 +14,7 @@ import sys
 def _demo(args: argparse.Namespace) -> int:
     from tinytorch import demo
 
-    demo.main(epochs=args.epochs, seed=args.seed, show_progress=not args.quiet)
+    demo.main(args.model, epochs=args.epochs, seed=args.seed, show_progress=not args.quiet)
     return 0
 
 
@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", help="train a network on handwritten digits and report its accuracy",
-        description="Train the digits MLP (64-128-64-10) with SGD and print test accuracy.")
+        description="Train a network on the bundled 8x8 digits with SGD and print its accuracy.")
+    demo.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                      help="mlp: 64-128-64-10 (default); cnn: two conv + pool stages")
     demo.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 from tinytorch import nn, optim
 from tinytorch.datasets import load_digits
-from tinytorch.models import digits_mlp
+from tinytorch.models import digits_cnn, digits_mlp
 from tinytorch.random import manual_seed
 from tinytorch.training import evaluate, train_epoch
 from tinytorch.utils.data import DataLoader, TensorDataset
+
+
+MODELS = {"mlp": (digits_mlp, "an MLP 64-128-64-10"),
+          "cnn": (digits_cnn, "a CNN (conv 1->8, pool, conv 8->16, pool, linear 64->10)")}
 
 
 @dataclass
@@ -28,9 +32,11 @@ class DemoResult:
     seconds: float
 
 
-def train_digits(epochs: int = 20, batch_size: int = 32, lr: float = 0.05, seed: int = 0,
-                 show_progress: bool = True) -> DemoResult:
-    """Train the digits MLP with SGD + momentum and return it with its accuracies."""
+def train_digits(model_name: str = "mlp", epochs: int = 20, batch_size: int = 32,
+                 lr: float = 0.05, seed: int = 0, show_progress: bool = True) -> DemoResult:
+    """Train a digits model with SGD + momentum and return it with its accuracies."""
+    if model_name not in MODELS:
+        raise ValueError(f"demo: unknown model {model_name!r}; choose one of {sorted(MODELS)}")
     started = time.perf_counter()
     manual_seed(seed)
     train_images, train_labels = load_digits("train")
@@ -39,7 +45,7 @@ def train_digits(epochs: int = 20, batch_size: int = 32, lr: float = 0.05, seed:
                               shuffle=True)
     test_loader = DataLoader(TensorDataset(test_images, test_labels), batch_size=256)
 
-    model = digits_mlp()
+    model = MODELS[model_name][0]()
     optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
     loss_function = nn.CrossEntropyLoss()
     for epoch in range(epochs):
@@ -49,9 +55,10 @@ def train_digits(epochs: int = 20, batch_size: int = 32, lr: float = 0.05, seed:
                       time.perf_counter() - started)
 
 
-def main(epochs: int = 20, seed: int = 0, show_progress: bool = True) -> DemoResult:
-    print(f"Training an MLP 64-128-64-10 on 8x8 digits ({epochs} epochs, seed {seed})")
-    result = train_digits(epochs=epochs, seed=seed, show_progress=show_progress)
+def main(model_name: str = "mlp", epochs: int = 20, seed: int = 0,
+         show_progress: bool = True) -> DemoResult:
+    print(f"Training {MODELS[model_name][1]} on 8x8 digits ({epochs} epochs, seed {seed})")
+    result = train_digits(model_name, epochs=epochs, seed=seed, show_progress=show_progress)
     print(f"train accuracy {result.train_accuracy:6.2%}")
     print(f"test accuracy  {result.test_accuracy:6.2%}   ({result.seconds:.1f} s)")
     return result
