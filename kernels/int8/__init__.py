@@ -1,0 +1,25 @@
+"""Int8 kernels: TFLite / CMSIS-NN integer arithmetic, bit-exact, on plain numpy arrays.
+
+Every function takes int8 activations (NHWC), int8 weights (``[out, kh, kw,
+in / groups]`` or ``[out, in]``), int32 biases and explicit quantization
+parameters (zero points, per-channel multipliers and shifts, the activation
+clamp), so parameters read from a .tflite file or computed by
+``tinytorch.quant`` can be passed straight in.  Read the files in this order:
+
+1. ``requantize.py``       real multipliers as (int32, shift); the integer rescale
+2. ``fully_connected.py``  the simplest layer: a dot product, then requantize
+3. ``conv2d.py``           the same over sliding windows; groups and depthwise
+4. ``pooling.py``          max and average pooling, no requantization needed
+5. ``add.py``              adding two tensors that have different scales
+
+Importing compiles nothing; Numba compiles each kernel on its first call (and
+caches it on disk).
+"""
+from .add import add, add_parameters
+from .conv2d import conv2d
+from .fully_connected import fully_connected
+from .pooling import avg_pool2d, max_pool2d
+from .requantize import multiply_by_quantized_multiplier, quantize_multiplier
+
+__all__ = ["add", "add_parameters", "avg_pool2d", "conv2d", "fully_connected", "max_pool2d",
+           "multiply_by_quantized_multiplier", "quantize_multiplier"]

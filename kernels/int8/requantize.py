@@ -1,0 +1,310 @@
+"""Requantization: multiplying an int32 accumulator by a real number, in integers.
+
+What
+----
+Every int8 layer ends the same way.  A convolution or a fully connected layer
+adds up int8 x int8 products in an int32 *accumulator*; the accumulator is in
+units of ``input_scale * weight_scale``, but the next layer wants int8 values
+in units of ``output_scale``.  So each accumulator must be multiplied by the
+real number
+
+    M = input_scale * weight_scale[c] / output_scale        (usually 0 < M < 1)
+
+and rounded.  A microcontroller without a floating-point unit cannot do that
+multiplication in floats, and even one with an FPU would not give the same
+bits as every other device.  TFLite's answer, followed by TFLite Micro and
+CMSIS-NN, is to write M once, ahead of time, as a 31-bit fixed-point fraction
+and a power of two:
+
+    M = multiplier / 2**31 * 2**shift,     2**30 <= multiplier < 2**31
+
+``quantize_multiplier`` finds that pair (it runs once, in Python, when the model
+is converted); ``multiply_by_quantized_multiplier`` applies it with nothing but
+integer multiplies, adds and shifts (it runs for every output, on the device).
+
+Why the details matter
+----------------------
+"Multiply and round" has many bit-different implementations, and this project
+promises that the C it generates equals this Python on every output byte.  So
+the arithmetic below is TFLite's, operation for operation, including its two
+rounding recipes:
+
+* ``"double"`` (TFLite Micro, CMSIS-NN; our default) rounds twice.  First
+  ``saturating_rounding_doubling_high_mul(x, multiplier)`` keeps the high half
+  of the 64-bit product, ``round(x * multiplier / 2**31)`` with ties going up;
+  the one product that does not fit, ``INT32_MIN * INT32_MIN`` (= +1.0 in Q31),
+  saturates to ``INT32_MAX``.  Then ``rounding_divide_by_power_of_two`` divides
+  by ``2**-shift``, ties away from zero.  A positive shift is applied first, as
+  an (int32, wrapping) left shift of x.
+* ``"single"`` (current LiteRT, XNNPACK) rounds once, in 64 bits:
+  ``(x * multiplier + 2**(30 - shift)) >> (31 - shift)``, ties up.
+
+The two agree except on a small fraction of inputs, where they differ by one.
+
+Where it sits
+-------------
+This file is the first chapter of ``tinytorch.kernels.int8``.  The scalar
+helpers are Numba ``@njit(inline="always")`` functions that the convolution,
+fully connected and add kernels call; Numba pastes them into the caller, so
+they cost what the C would.  With ``NUMBA_DISABLE_JIT=1`` they are ordinary
+Python on Python ints, which is exactly what you want in a debugger.  The
+``check_*`` helpers at the end validate requantization parameters for the
+public wrappers of every int8 op.
+
+One practical warning: Numba's on-disk cache (``cache=True``) notices when a
+kernel's own file changes, not when a helper it inlined from *this* file
+does.  After editing this file, delete ``kernels/int8/__pycache__`` so the
+other kernels are compiled again.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+ROUNDING_MODES = ("double", "single")
+
+
+# --- 1. From a real number to (multiplier, shift), once, ahead of time -------
+
+def _round_half_away_from_zero(value: float) -> int:
+    # C's std::round (TfLiteRound); Python's round() sends ties to even instead.
+    magnitude = abs(value)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:
+        whole += 1
+    return int(whole) if value >= 0 else -int(whole)
+
+
+def quantize_multiplier(real: float, rounding: str = "double") -> tuple[int, int]:
+    """Split ``real`` into ``(multiplier, shift)`` with real ~= multiplier * 2**(shift - 31).
+
+    Follows TFLite's ``QuantizeMultiplier``: ``frexp`` gives ``real = q * 2**shift``
+    with 0.5 <= |q| < 1; ``multiplier = round(q * 2**31)`` (ties away from zero).
+    Edge cases, all as in TFLite:
+
+    * ``real == 0`` gives ``(0, 0)``.
+    * ``q`` so close to 1 that it rounds to ``2**31`` becomes ``(2**30, shift + 1)``.
+    * ``shift < -31`` (``|real|`` below about ``2**-32``) flushes to ``(0, 0)``:
+      every product would be shifted out anyway.
+    * with ``rounding="single"`` a shift above 30 saturates to
+      ``(2**31 - 1, 30)``, and negative reals are refused (TFLite's single-rounding
+      build requires a non-negative multiplier).
+
+    Negative reals are allowed with ``"double"`` rounding, as in TFLite's default
+    build; the multiplier is then negative.
+    """
+    check_rounding("quantize_multiplier", rounding)
+    real = float(real)
+    if not math.isfinite(real):
+        raise ValueError(f"quantize_multiplier: real must be finite, got {real}")
+    if rounding == "single" and real < 0:
+        raise ValueError(f"quantize_multiplier: single rounding needs real >= 0, got {real}")
+    if real == 0.0:
+        return 0, 0
+    fraction, shift = math.frexp(real)
+    multiplier = _round_half_away_from_zero(fraction * (1 << 31))
+    if multiplier == (1 << 31):
+        multiplier //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if rounding == "single" and shift > 30:
+        return INT32_MAX, 30
+    return multiplier, shift
+
+
+# --- 2. Integer building blocks, every output, on the device ---------------
+# Each helper takes Python ints (or Numba int64s) holding int32 values and does
+# its arithmetic in 64 bits, where nothing below can overflow.
+
+@njit(cache=True, inline="always")
+def wrap_to_int32(value):
+    """Two's-complement wrap to int32, what a 32-bit register does on overflow."""
+    return ((int(value) + 2147483648) & 0xFFFFFFFF) - 2147483648
+
+
+@njit(cache=True, inline="always")
+def saturating_rounding_doubling_high_mul(a, b):
+    """round(a * b / 2**31) for int32 a, b, ties upward; INT32_MIN**2 saturates.
+
+    gemmlowp's SaturatingRoundingDoublingHighMul (the ARM ``VQRDMULH``
+    instruction): the high 32 bits of the doubled 64-bit product.
+    """
+    a = int(a)
+    b = int(b)
+    if a == INT32_MIN and b == INT32_MIN:
+        return INT32_MAX  # (-1.0) * (-1.0) = +1.0 is not representable in Q31
+    product = a * b
+    nudge = (1 << 30) if product >= 0 else 1 - (1 << 30)
+    numerator = product + nudge
+    # C's '/' truncates toward zero; '>>' floors, so divide the magnitude.
+    return numerator >> 31 if numerator >= 0 else -((-numerator) >> 31)
+
+
+@njit(cache=True, inline="always")
+def rounding_divide_by_power_of_two(x, exponent):
+    """round(x / 2**exponent) for 0 <= exponent <= 31, ties away from zero.
+
+    gemmlowp's RoundingDivideByPOT: an arithmetic shift, plus one when the
+    bits shifted out exceed half (or reach half, for positive x).
+    """
+    x = int(x)
+    exponent = int(exponent)
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+@njit(cache=True, inline="always")
+def multiply_by_quantized_multiplier_double(x, multiplier, shift):
+    """TFLite Micro / CMSIS-NN requantization (two roundings). Returns an int32 value."""
+    shift = int(shift)
+    left_shift = shift if shift > 0 else 0
+    right_shift = -shift if shift < 0 else 0
+    shifted = wrap_to_int32(int(x) * (1 << left_shift))  # int32 multiply in C
+    return rounding_divide_by_power_of_two(
+        saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift)
+
+
+@njit(cache=True, inline="always")
+def multiply_by_quantized_multiplier_single(x, multiplier, shift):
+    """LiteRT's single-rounding requantization. Returns an int32 value.
+
+    |x * multiplier| < 2**62 and the rounding term is at most 2**61, so the
+    64-bit sum cannot overflow for multiplier >= 0 and -31 <= shift <= 30.
+    """
+    total_shift = 31 - int(shift)
+    rounding_term = 1 << (total_shift - 1)
+    return wrap_to_int32((int(x) * int(multiplier) + rounding_term) >> total_shift)
+
+
+@njit(cache=True, inline="always")
+def multiply_by_quantized_multiplier_scalar(x, multiplier, shift, single_rounding):
+    if single_rounding:
+        return multiply_by_quantized_multiplier_single(x, multiplier, shift)
+    return multiply_by_quantized_multiplier_double(x, multiplier, shift)
+
+
+@njit(cache=True, inline="always")
+def requantize(accumulator, multiplier, shift, output_zero_point,
+               activation_min, activation_max, single_rounding):
+    """The tail of every int8 layer: rescale, add the output zero point, clamp."""
+    value = multiply_by_quantized_multiplier_scalar(accumulator, multiplier, shift, single_rounding)
+    # An int32 add in C: it can only wrap when the rescaled value already sits
+    # at the int32 limits, and then the clamp below sees what the C sees.
+    value = wrap_to_int32(value + int(output_zero_point))
+    if value < activation_min:
+        value = activation_min
+    if value > activation_max:
+        value = activation_max
+    return value
+
+
+@njit(cache=True)
+def _multiply_flat(accumulators, multipliers, shifts, single_rounding, out):
+    for i in range(accumulators.size):
+        out[i] = multiply_by_quantized_multiplier_scalar(
+            accumulators[i], multipliers[i], shifts[i], single_rounding)
+
+
+def multiply_by_quantized_multiplier(acc, multiplier, shift,
+                                     rounding: str = "double") -> np.ndarray:
+    """Requantize int32 ``acc``: round(acc * multiplier * 2**(shift - 31)), TFLite style.
+
+    ``multiplier`` and ``shift`` broadcast against ``acc`` like numpy operands:
+    scalars apply to every element, a 1-D array of length C applies per channel
+    along the last axis, an array of ``acc``'s shape applies per element.
+    ``rounding`` is ``"double"`` (TFLite Micro, CMSIS-NN) or ``"single"`` (LiteRT).
+    Returns an int32 array of the broadcast shape.
+    """
+    op = "multiply_by_quantized_multiplier"
+    check_rounding(op, rounding)
+    acc = as_int32_values(op, "acc", acc)
+    multiplier = as_int32_values(op, "multiplier", multiplier)
+    shift = as_int32_values(op, "shift", shift)
+    try:
+        acc, multiplier, shift = np.broadcast_arrays(acc, multiplier, shift)
+    except ValueError:
+        raise ValueError(f"{op}: multiplier shape {multiplier.shape} and shift shape {shift.shape} "
+                         f"do not broadcast against acc shape {acc.shape}") from None
+    check_multiplier_and_shift(op, multiplier, shift, rounding)
+    out = np.empty(acc.shape, dtype=np.int32)
+    _multiply_flat(np.ascontiguousarray(acc).ravel(), np.ascontiguousarray(multiplier).ravel(),
+                   np.ascontiguousarray(shift).ravel(), rounding == "single", out.reshape(-1))
+    return out
+
+
+# --- 3. Checks shared by the public wrappers of every int8 op ---------------
+
+def check_rounding(op: str, rounding: str) -> None:
+    if rounding not in ROUNDING_MODES:
+        raise ValueError(f"{op}: rounding must be 'double' or 'single', got {rounding!r}")
+
+
+def as_int32_values(op: str, name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must hold integers, got dtype {array.dtype}")
+    if (array.size and not np.can_cast(array.dtype, np.int32)
+            and (array.min() < INT32_MIN or array.max() > INT32_MAX)):
+        raise ValueError(f"{op}: {name} must fit in int32, got values in "
+                         f"[{array.min()}, {array.max()}]")
+    return array.astype(np.int32, copy=False)
+
+
+def check_multiplier_and_shift(op: str, multiplier: np.ndarray, shift: np.ndarray,
+                               rounding: str) -> None:
+    """Shifts must lie in [-31, 30]; single rounding also needs multipliers >= 0."""
+    if shift.size and (shift.min() < -31 or shift.max() > 30):
+        raise ValueError(f"{op}: shift must be in [-31, 30], got values in "
+                         f"[{shift.min()}, {shift.max()}]")
+    if rounding == "single" and multiplier.size and multiplier.min() < 0:
+        raise ValueError(f"{op}: single rounding needs multiplier >= 0, got {multiplier.min()}")
+
+
+def per_channel_parameters(op: str, multiplier, shift, channels: int,
+                           rounding: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``multiplier``/``shift`` (scalars or length-``channels`` arrays) as int32 arrays."""
+    check_rounding(op, rounding)
+    arrays = []
+    for name, values in (("multiplier", multiplier), ("shift", shift)):
+        array = as_int32_values(op, name, values)
+        if array.ndim == 0:
+            array = np.full(channels, array, dtype=np.int32)
+        elif array.shape != (channels,):
+            raise ValueError(f"{op}: {name} must be a scalar or have shape ({channels},) "
+                             f"(one per output channel), got shape {array.shape}")
+        arrays.append(np.ascontiguousarray(array))
+    check_multiplier_and_shift(op, arrays[0], arrays[1], rounding)
+    return arrays[0], arrays[1]
+
+
+def check_activation_range(op: str, activation_min: int, activation_max: int) -> tuple[int, int]:
+    """The output clamp (fused ReLU/ReLU6 or the int8 range) must be inside [-128, 127]."""
+    activation_min, activation_max = int(activation_min), int(activation_max)
+    if not -128 <= activation_min <= activation_max <= 127:
+        raise ValueError(f"{op}: need -128 <= act_min <= act_max <= 127, "
+                         f"got act_min={activation_min}, act_max={activation_max}")
+    return activation_min, activation_max
+
+
+def check_zero_point(op: str, name: str, zero_point: int) -> int:
+    zero_point = int(zero_point)
+    if not -128 <= zero_point <= 127:
+        raise ValueError(f"{op}: {name} must be in [-128, 127], got {zero_point}")
+    return zero_point
+
+
+def check_int8_array(op: str, name: str, array, ndim: int | None = None) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != np.int8:
+        raise TypeError(f"{op}: {name} must have dtype int8, got {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{op}: {name} must have {ndim} dimensions, got shape {array.shape}")
+    return array
