@@ -1,22 +1,27 @@
-"""Optimizers, schedules and gradient clipping against hand-written formulas (and PyTorch)."""
-import math
+"""Optimizers against their update rules written out by hand (and against PyTorch).
 
+Each reference below is the textbook formula in plain float64 numpy, written
+independently of tinytorch/optim; the optimizers must follow it step after
+step, for every option that changes the arithmetic.
+"""
 import numpy as np
 import pytest
 
 import tinytorch
 from tinytorch import nn, optim
-from tinytorch.nn.utils import clip_grad_norm_, clip_grad_value_
 
-STEPS = 6
+STEPS = 7
 
 
 def gradient_sequence(shape, steps=STEPS, seed=0):
+    """Gradients that vary in sign and in scale (a burst at step 2), as real ones do."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape) for _ in range(steps)]
+    scales = [1.0, 0.5, 8.0, 0.1, 2.0, 0.05, 1.0, 3.0][:steps] + [1.0] * max(0, steps - 8)
+    return [scale * rng.standard_normal(shape) for scale in scales]
 
 
 def run_optimizer(make_optimizer, start, grads):
+    """Parameter values after each step of an optimizer fed ``grads``."""
     param = nn.Parameter(start.copy())
     optimizer = make_optimizer([param])
     history = []
@@ -29,205 +34,453 @@ def run_optimizer(make_optimizer, start, grads):
 
 def reference_sgd(start, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                   nesterov=False, maximize=False):
-    p, buf, history = start.copy(), None, []
+    p, velocity, history = start.astype(np.float64), None, []
     for g in grads:
-        g = -g if maximize else g
-        g = g + weight_decay * p
-        if momentum:
-            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
-            g = g + momentum * buf if nesterov else buf
-        p = p - lr * g
-        history.append(p.copy())
+        direction = (-1.0 if maximize else 1.0) * g + weight_decay * p
+        if momentum != 0:
+            if velocity is None:
+                velocity = direction  # the first step stores the gradient, undamped
+            else:
+                velocity = momentum * velocity + (1.0 - dampening) * direction
+            direction = direction + momentum * velocity if nesterov else velocity
+        p = p - lr * direction
+        history.append(p)
     return history
 
 
-def reference_adam(start, grads, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                   decoupled=False, amsgrad=False, maximize=False):
-    p, m, v, v_max, history = start.copy(), 0.0, 0.0, 0.0, []
+def reference_adam(start, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                   amsgrad=False, maximize=False, decoupled=False):
+    beta1, beta2 = betas
+    p = start.astype(np.float64)
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    v_max = np.zeros_like(p)
+    history = []
     for t, g in enumerate(grads, start=1):
         g = -g if maximize else g
         if decoupled:
-            p = p * (1 - lr * weight_decay)
+            p = p - lr * weight_decay * p
         else:
             g = g + weight_decay * p
         m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
+        v = beta2 * v + (1 - beta2) * g ** 2
         v_max = np.maximum(v_max, v)
         m_hat = m / (1 - beta1 ** t)
         v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
-        history.append(p.copy())
+        history.append(p)
     return history
 
 
-SGD_CASES = [
-    dict(lr=0.1),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.05, momentum=0.8, dampening=0.3),
-    dict(lr=0.05, momentum=0.9, nesterov=True),
-    dict(lr=0.1, momentum=0.5, weight_decay=0.01),
-    dict(lr=0.1, momentum=0.9, maximize=True),
-]
-
-
-@pytest.mark.parametrize("options", SGD_CASES)
-def test_sgd_matches_the_update_rule(options):
-    start = np.random.default_rng(1).standard_normal((3, 4))
-    grads = gradient_sequence((3, 4))
-    got = run_optimizer(lambda p: optim.SGD(p, **options), start, grads)
-    for step, (a, b) in enumerate(zip(got, reference_sgd(start, grads, **options))):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {step}")
-
-
-ADAM_CASES = [
-    (optim.Adam, dict(lr=0.01), dict()),
-    (optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1), dict(beta1=0.8, beta2=0.99, weight_decay=0.1)),
-    (optim.Adam, dict(lr=0.01, amsgrad=True), dict(amsgrad=True)),
-    (optim.Adam, dict(lr=0.01, maximize=True), dict(maximize=True)),
-    (optim.AdamW, dict(lr=0.01), dict(weight_decay=0.01, decoupled=True)),
-    (optim.AdamW, dict(lr=0.02, weight_decay=0.3, amsgrad=True), dict(weight_decay=0.3, decoupled=True, amsgrad=True)),
-]
-
-
-@pytest.mark.parametrize("cls, options, reference_options", ADAM_CASES)
-def test_adam_family_matches_the_update_rule(cls, options, reference_options):
-    start = np.random.default_rng(2).standard_normal(5)
-    grads = gradient_sequence(5, seed=3)
-    got = run_optimizer(lambda p: cls(p, **options), start, grads)
-    expected = reference_adam(start, grads, options["lr"], **reference_options)
+def assert_histories_equal(got, expected, rtol=1e-12, atol=1e-14):
+    assert len(got) == len(expected)
     for step, (a, b) in enumerate(zip(got, expected)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"step {step}")
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"after step {step + 1}")
 
 
-def test_param_groups_use_their_own_learning_rate():
-    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
-    optimizer = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
-    a.grad, b.grad = tinytorch.ones(2, dtype=tinytorch.float64), tinytorch.ones(2, dtype=tinytorch.float64)
-    optimizer.step()
-    np.testing.assert_allclose(a.data, 0.9)
-    np.testing.assert_allclose(b.data, 0.5)
+SGD_CASES = {
+    "plain": dict(lr=0.1),
+    "weight decay": dict(lr=0.1, weight_decay=0.05),
+    "maximize": dict(lr=0.1, maximize=True),
+    "momentum": dict(lr=0.1, momentum=0.9),
+    "dampening": dict(lr=0.05, momentum=0.8, dampening=0.3),
+    "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True),
+    "nesterov, decay, maximize": dict(lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.1,
+                                      maximize=True),
+    "all but nesterov": dict(lr=0.02, momentum=0.6, dampening=0.5, weight_decay=0.2,
+                             maximize=True),
+}
+
+ADAM_CASES = {
+    "default": (optim.Adam, dict(lr=0.01), dict()),
+    "betas and eps": (optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3),
+                      dict(betas=(0.8, 0.99), eps=1e-3)),
+    "L2 decay": (optim.Adam, dict(lr=0.01, weight_decay=0.1), dict(weight_decay=0.1)),
+    "amsgrad": (optim.Adam, dict(lr=0.01, betas=(0.9, 0.8), amsgrad=True),
+                dict(betas=(0.9, 0.8), amsgrad=True)),
+    "maximize": (optim.Adam, dict(lr=0.01, maximize=True), dict(maximize=True)),
+    "amsgrad, decay, maximize": (optim.Adam, dict(lr=0.02, betas=(0.8, 0.7), amsgrad=True,
+                                                  weight_decay=0.2, maximize=True),
+                                 dict(betas=(0.8, 0.7), amsgrad=True, weight_decay=0.2,
+                                      maximize=True)),
+    "AdamW default decay": (optim.AdamW, dict(lr=0.01), dict(weight_decay=0.01, decoupled=True)),
+    "AdamW amsgrad": (optim.AdamW, dict(lr=0.02, betas=(0.9, 0.9), weight_decay=0.3, amsgrad=True),
+                      dict(betas=(0.9, 0.9), weight_decay=0.3, decoupled=True, amsgrad=True)),
+    "AdamW maximize": (optim.AdamW, dict(lr=0.02, weight_decay=0.3, maximize=True),
+                       dict(weight_decay=0.3, decoupled=True, maximize=True)),
+    "Adam decoupled flag": (optim.Adam, dict(lr=0.02, weight_decay=0.3,
+                                             decoupled_weight_decay=True),
+                            dict(weight_decay=0.3, decoupled=True)),
+}
 
 
-def test_parameters_without_gradient_are_left_alone_and_zero_grad_clears():
-    a = nn.Parameter(np.ones(2))
-    optimizer = optim.SGD([a], lr=1.0, momentum=0.9)
-    optimizer.step()
-    np.testing.assert_array_equal(a.data, 1.0)
-    a.grad = tinytorch.ones(2, dtype=tinytorch.float64)
-    optimizer.zero_grad()
-    assert a.grad is None
+class TestUpdateRules:
+    @pytest.mark.parametrize("options", SGD_CASES.values(), ids=SGD_CASES.keys())
+    def test_sgd_follows_the_update_rule(self, options):
+        start = np.random.default_rng(1).standard_normal((3, 4))
+        grads = gradient_sequence((3, 4))
+        got = run_optimizer(lambda p: optim.SGD(p, **options), start, grads)
+        expected = reference_sgd(start, grads, **options)
+        assert_histories_equal(got, expected)
+        for option in set(options) - {"lr"}:  # each option must matter on this data
+            without = {k: v for k, v in options.items() if k != option}
+            if without.get("nesterov") and option == "momentum":
+                continue  # nesterov needs momentum
+            other = reference_sgd(start, grads, **without)
+            assert np.abs(expected[-1] - other[-1]).max() > 1e-3, f"{option} makes no difference"
+
+    @pytest.mark.parametrize("cls, options, reference_options", ADAM_CASES.values(),
+                             ids=ADAM_CASES.keys())
+    def test_adam_family_follows_the_update_rule(self, cls, options, reference_options):
+        start = np.random.default_rng(2).standard_normal(6)
+        grads = gradient_sequence(6, seed=3)
+        got = run_optimizer(lambda p: cls(p, **options), start, grads)
+        expected = reference_adam(start, grads, options["lr"], **reference_options)
+        assert_histories_equal(got, expected, rtol=1e-10, atol=1e-12)
+        for option in reference_options:  # each option must matter on this data
+            without = {k: v for k, v in reference_options.items() if k != option}
+            other = reference_adam(start, grads, options["lr"], **without)
+            assert np.abs(expected[-1] - other[-1]).max() > 1e-4, f"{option} makes no difference"
+
+    @pytest.mark.parametrize("make", [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        lambda p: optim.Adam(p, lr=0.1, amsgrad=True, weight_decay=0.1),
+        lambda p: optim.AdamW(p, lr=0.1),
+    ], ids=["SGD", "Adam", "AdamW"])
+    def test_float32_parameters_stay_float32_and_follow_the_rule(self, make):
+        start = np.random.default_rng(4).standard_normal(50).astype(np.float32)
+        grads = [g.astype(np.float32) for g in gradient_sequence(50, seed=5)]
+        param = nn.Parameter(start.copy())
+        optimizer = make([param])
+        data_buffer = param.data
+        for g in grads:
+            param.grad = tinytorch.tensor(g)
+            optimizer.step()
+        assert param.data.dtype == np.float32
+        assert param.data is data_buffer, "the step must update the parameter in place"
+        for key, value in optimizer.state[param].items():
+            if isinstance(value, np.ndarray):
+                assert value.dtype == np.float32, key
+        start64 = start.astype(np.float64)
+        grads64 = [g.astype(np.float64) for g in grads]
+        expected = run_optimizer(make, start64, grads64)[-1]
+        np.testing.assert_allclose(param.data, expected, rtol=2e-5, atol=2e-6)
+
+    @pytest.mark.parametrize("make", [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+        lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1, maximize=True, amsgrad=True),
+    ], ids=["SGD all options", "SGD momentum", "Adam"])
+    def test_step_leaves_the_gradient_untouched(self, make):
+        param = nn.Parameter(np.ones(4))
+        optimizer = make([param])
+        for g in gradient_sequence(4, steps=3):
+            param.grad = tinytorch.tensor(g)
+            optimizer.step()
+            np.testing.assert_array_equal(param.grad.data, g)
 
 
-def test_state_dict_round_trip_continues_identically(tmp_path):
-    start, grads = np.random.default_rng(4).standard_normal(4), gradient_sequence(4, steps=8, seed=5)
+class TestBookkeeping:
+    def test_param_groups_use_their_own_options(self):
+        start_a, start_b = np.random.default_rng(6).standard_normal((2, 3))
+        a, b = nn.Parameter(start_a.copy()), nn.Parameter(start_b.copy())
+        optimizer = optim.SGD([{"params": [a]},
+                               {"params": [b], "lr": 0.5, "momentum": 0.5, "weight_decay": 0.1}],
+                              lr=0.1, momentum=0.9)
+        grads_a, grads_b = gradient_sequence(3, seed=7), gradient_sequence(3, seed=8)
+        for g, h in zip(grads_a, grads_b):
+            a.grad, b.grad = tinytorch.tensor(g), tinytorch.tensor(h)
+            optimizer.step()
+        np.testing.assert_allclose(a.data, reference_sgd(start_a, grads_a, lr=0.1, momentum=0.9)[-1],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(b.data, reference_sgd(start_b, grads_b, lr=0.5, momentum=0.5,
+                                                         weight_decay=0.1)[-1], rtol=1e-12)
+        assert [g["lr"] for g in optimizer.param_groups] == [0.1, 0.5]
+        assert optimizer.param_groups[0]["weight_decay"] == 0.0  # filled from the defaults
 
-    def make(p):
-        return optim.Adam(p, lr=0.05, amsgrad=True)
+    def test_add_param_group_fills_in_the_defaults(self):
+        a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+        optimizer = optim.Adam([a], lr=0.1, betas=(0.5, 0.6))
+        optimizer.add_param_group({"params": b, "lr": 0.2})
+        assert len(optimizer.param_groups[1]["params"]) == 1
+        assert optimizer.param_groups[1]["params"][0] is b
+        assert optimizer.param_groups[1]["lr"] == 0.2
+        assert optimizer.param_groups[1]["betas"] == (0.5, 0.6)
+        b.grad = tinytorch.tensor(np.array([1.0, -1.0]))
+        optimizer.step()
+        # Adam's first step moves each weight by almost exactly lr against its gradient's sign.
+        np.testing.assert_allclose(b.data, [0.8, 1.2], rtol=1e-6)
+        np.testing.assert_array_equal(a.data, [1.0, 1.0])
 
-    uninterrupted = run_optimizer(make, start, grads)
-    param = nn.Parameter(start.copy())
-    first = make([param])
-    for g in grads[:4]:
-        param.grad = tinytorch.tensor(g)
-        first.step()
-    tinytorch.save({"optimizer": first.state_dict()}, tmp_path / "opt.npz")
-    second = make([param])
-    second.load_state_dict(tinytorch.load(tmp_path / "opt.npz")["optimizer"])
-    for g in grads[4:]:
-        param.grad = tinytorch.tensor(g)
-        second.step()
-    np.testing.assert_array_equal(param.data, uninterrupted[-1])
+    def test_parameters_without_gradient_are_left_alone(self):
+        a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+        for optimizer in (optim.SGD([a, b], lr=1.0, momentum=0.9, weight_decay=0.5),
+                          optim.Adam([a, b], lr=1.0, weight_decay=0.5)):
+            a.grad, b.grad = tinytorch.tensor(np.array([1.0, 2.0])), None
+            optimizer.step()
+            np.testing.assert_array_equal(b.data, [1.0, 1.0])
+            assert b not in optimizer.state
+            assert not np.array_equal(a.data, [1.0, 1.0])
 
+    def test_zero_grad_clears_or_zeroes(self):
+        a = nn.Parameter(np.ones(3))
+        optimizer = optim.SGD([a], lr=0.1)
+        a.grad = tinytorch.tensor(np.array([1.0, 2.0, 3.0]))
+        kept = a.grad
+        optimizer.zero_grad(set_to_none=False)
+        assert a.grad is kept
+        np.testing.assert_array_equal(a.grad.data, [0.0, 0.0, 0.0])
+        optimizer.zero_grad()
+        assert a.grad is None
+        optimizer.zero_grad(set_to_none=False)  # nothing to zero: no error
+        assert a.grad is None
 
-def test_load_state_dict_with_a_different_group_size_is_refused():
-    optimizer = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1)
-    other = optim.SGD([nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))], lr=0.1)
-    with pytest.raises(ValueError, match="2 parameters in the state dict but 1"):
-        optimizer.load_state_dict(other.state_dict())
+    def test_step_returns_the_closure_loss(self):
+        a = nn.Parameter(np.ones(1))
+        optimizer = optim.SGD([a], lr=0.5)
+        a.grad = tinytorch.tensor(np.array([2.0]))
+        assert optimizer.step(lambda: 42.0) == 42.0
+        np.testing.assert_allclose(a.data, [0.0])
 
-
-@pytest.mark.parametrize("make, message", [
-    (lambda p: optim.SGD(p, lr=-1), "Invalid learning rate: -1"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "beta parameter at index 0"),
-    (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
-])
-def test_bad_arguments_are_clear_errors(make, message):
-    with pytest.raises(ValueError, match=message):
-        make([nn.Parameter(np.ones(1))] if "empty" not in message else [])
-
-
-def test_step_lr_and_cosine_follow_their_closed_forms():
-    param = nn.Parameter(np.ones(1))
-    step_optimizer = optim.SGD([param], lr=1.0)
-    step = optim.lr_scheduler.StepLR(step_optimizer, step_size=3, gamma=0.5)
-    cosine_optimizer = optim.SGD([nn.Parameter(np.ones(1))], lr=0.2)
-    cosine = optim.lr_scheduler.CosineAnnealingLR(cosine_optimizer, T_max=10, eta_min=0.01)
-    for epoch in range(12):
-        assert step.get_last_lr() == [0.5 ** (epoch // 3)]
-        expected = 0.01 + (0.2 - 0.01) * (1 + math.cos(math.pi * epoch / 10)) / 2
-        assert cosine_optimizer.param_groups[0]["lr"] == pytest.approx(expected, abs=1e-15)
-        step.step()
-        cosine.step()
-
-
-def test_clip_grad_norm_scales_to_the_limit_and_returns_the_norm():
-    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
-    a.grad = tinytorch.tensor(np.array([3.0, 0.0]))
-    b.grad = tinytorch.tensor(np.array([4.0]))
-    norm = clip_grad_norm_([a, b], max_norm=1.0)
-    assert norm.item() == pytest.approx(5.0)
-    joint = np.concatenate([a.grad.data, b.grad.data])
-    assert np.linalg.norm(joint) == pytest.approx(1.0, rel=1e-5)
-    np.testing.assert_allclose(joint / np.linalg.norm(joint), [0.6, 0.0, 0.8])
-    untouched = clip_grad_norm_([a, b], max_norm=10.0)
-    assert untouched.item() == pytest.approx(1.0, rel=1e-5)
-    assert np.linalg.norm(np.concatenate([a.grad.data, b.grad.data])) == pytest.approx(1.0, rel=1e-5)
-
-
-def test_clip_grad_norm_inf_and_nonfinite_and_value():
-    a = nn.Parameter(np.zeros(3))
-    a.grad = tinytorch.tensor(np.array([-4.0, 1.0, 2.0]))
-    assert clip_grad_norm_(a, max_norm=2.0, norm_type=float("inf")).item() == pytest.approx(4.0)
-    np.testing.assert_allclose(a.grad.data, np.array([-4.0, 1.0, 2.0]) * 2 / (4 + 1e-6))
-    a.grad = tinytorch.tensor(np.array([np.inf, 1.0, 2.0]))
-    with pytest.raises(RuntimeError, match="inf"):
-        clip_grad_norm_(a, 1.0, error_if_nonfinite=True)
-    a.grad = tinytorch.tensor(np.array([-4.0, 0.5, 2.0]))
-    clip_grad_value_(a, 1.0)
-    np.testing.assert_array_equal(a.grad.data, [-1.0, 0.5, 1.0])
+    def test_repr_lists_each_group(self):
+        text = repr(optim.SGD([nn.Parameter(np.ones(1))], lr=0.25, momentum=0.5))
+        assert text.startswith("SGD (") and "Parameter Group 0" in text
+        assert "lr: 0.25" in text and "momentum: 0.5" in text
 
 
-# ----- PyTorch as an extra oracle --------------------------------------------------
-TORCH_CASES = [
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
-    ("SGD", dict(lr=0.1, momentum=0.7, dampening=0.2)),
-    ("Adam", dict(lr=0.01, weight_decay=0.05, amsgrad=True)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
-]
+class TestStateDict:
+    def test_layout_is_pytorchs(self):
+        a, b, c = (nn.Parameter(np.ones(n)) for n in (2, 3, 4))
+        optimizer = optim.Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1,
+                               amsgrad=True)
+        a.grad, c.grad = tinytorch.tensor(np.ones(2)), tinytorch.tensor(np.ones(4))
+        optimizer.step()
+        state = optimizer.state_dict()
+        assert set(state) == {"state", "param_groups"}
+        assert [g["params"] for g in state["param_groups"]] == [[0, 1], [2]]
+        assert [g["lr"] for g in state["param_groups"]] == [0.1, 0.5]
+        assert state["param_groups"][0]["betas"] == (0.9, 0.999)
+        assert sorted(state["state"]) == [0, 2]  # b never had a gradient: no state
+        assert set(state["state"][2]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+        assert state["state"][2]["step"] == 1
+        np.testing.assert_allclose(state["state"][2]["exp_avg"], 0.1 * np.ones(4))
+
+    def test_sgd_state_is_the_momentum_buffer(self):
+        a = nn.Parameter(np.ones(2))
+        optimizer = optim.SGD([a], lr=0.1, momentum=0.9)
+        a.grad = tinytorch.tensor(np.array([1.0, 2.0]))
+        optimizer.step()
+        optimizer.step()
+        entries = optimizer.state_dict()["state"][0]
+        assert set(entries) == {"momentum_buffer"}
+        np.testing.assert_allclose(entries["momentum_buffer"], [1.9, 3.8])
+        assert optim.SGD([a], lr=0.1).state_dict()["state"] == {}
+
+    def test_state_dict_is_a_snapshot(self):
+        a = nn.Parameter(np.ones(2))
+        optimizer = optim.SGD([a], lr=0.1, momentum=0.9)
+        a.grad = tinytorch.tensor(np.array([1.0, 2.0]))
+        optimizer.step()
+        snapshot = optimizer.state_dict()
+        optimizer.step()
+        np.testing.assert_array_equal(snapshot["state"][0]["momentum_buffer"], [1.0, 2.0])
+
+    @pytest.mark.parametrize("make", [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.8, dampening=0.5),
+        lambda p: optim.Adam(p, lr=0.05, amsgrad=True, weight_decay=0.1),
+        lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.2),
+    ], ids=["SGD nesterov", "SGD dampening", "Adam amsgrad", "AdamW"])
+    def test_round_trip_continues_identically(self, make):
+        start, grads = np.random.default_rng(9).standard_normal(5), gradient_sequence(5, seed=10)
+        uninterrupted = run_optimizer(make, start, grads)
+        param = nn.Parameter(start.copy())
+        first = make([param])
+        for g in grads[:3]:
+            param.grad = tinytorch.tensor(g)
+            first.step()
+        saved = first.state_dict()
+        resumed_param = nn.Parameter(param.data.copy())
+        second = make([resumed_param])
+        second.load_state_dict(saved)
+        for g in grads[3:]:
+            resumed_param.grad = tinytorch.tensor(g)
+            second.step()
+        np.testing.assert_array_equal(resumed_param.data, uninterrupted[-1])
+
+    def test_round_trip_through_a_checkpoint_file(self, tmp_path):
+        start, grads = np.random.default_rng(11).standard_normal((2, 3)), gradient_sequence((2, 3), seed=12)
+
+        def make(p):
+            return optim.Adam(p, lr=0.05, amsgrad=True)
+
+        uninterrupted = run_optimizer(make, start, grads)
+        param = nn.Parameter(start.copy())
+        first = make([param])
+        for g in grads[:4]:
+            param.grad = tinytorch.tensor(g)
+            first.step()
+        tinytorch.save({"optimizer": first.state_dict(), "weights": param.data}, tmp_path / "ckpt")
+        checkpoint = tinytorch.load(tmp_path / "ckpt")
+        resumed_param = nn.Parameter(checkpoint["weights"])
+        second = make([resumed_param])
+        second.load_state_dict(checkpoint["optimizer"])
+        for g in grads[4:]:
+            resumed_param.grad = tinytorch.tensor(g)
+            second.step()
+        np.testing.assert_array_equal(resumed_param.data, uninterrupted[-1])
+
+    def test_load_restores_options_and_copies_in_the_parameter_dtype(self):
+        source = nn.Parameter(np.ones(3))
+        saved_optimizer = optim.SGD([source], lr=0.1, momentum=0.9)
+        source.grad = tinytorch.tensor(np.array([1.0, 2.0, 3.0]))
+        saved_optimizer.step()
+        saved = saved_optimizer.state_dict()
+        saved["param_groups"][0]["lr"] = 0.01
+        target = nn.Parameter(np.ones(3, dtype=np.float32))
+        optimizer = optim.SGD([target], lr=0.5, momentum=0.1)
+        optimizer.load_state_dict(saved)
+        assert optimizer.param_groups[0]["lr"] == 0.01
+        assert optimizer.param_groups[0]["momentum"] == 0.9
+        assert optimizer.param_groups[0]["params"][0] is target
+        buffer = optimizer.state[target]["momentum_buffer"]
+        assert buffer.dtype == np.float32
+        saved["state"][0]["momentum_buffer"][:] = 100.0  # the optimizer must not share it
+        np.testing.assert_array_equal(buffer, [1.0, 2.0, 3.0])
+
+    def test_adamw_stays_decoupled_after_loading_adam_state(self):
+        a = nn.Parameter(np.ones(2))
+        adam_state = optim.Adam([a], lr=0.1, weight_decay=0.1).state_dict()
+        adamw = optim.AdamW([nn.Parameter(np.ones(2))], lr=0.1)
+        adamw.load_state_dict(adam_state)
+        assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+
+    def _two_param_sgd(self):
+        return optim.SGD([nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))], lr=0.1, momentum=0.9)
+
+    def test_different_group_count_is_refused(self):
+        a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+        two_groups = optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+        with pytest.raises(ValueError, match="different number of parameter groups: 2 in the state dict, 1"):
+            self._two_param_sgd().load_state_dict(two_groups.state_dict())
+
+    def test_different_group_size_is_refused(self):
+        one = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1)
+        with pytest.raises(ValueError, match="group 0 has 2 parameters in the state dict but 1"):
+            one.load_state_dict(self._two_param_sgd().state_dict())
+
+    def test_shape_mismatch_is_refused_and_nothing_changes(self):
+        source = optim.SGD([nn.Parameter(np.ones(5))], lr=0.3, momentum=0.9)
+        source.param_groups[0]["params"][0].grad = tinytorch.tensor(np.ones(5))
+        source.step()
+        target_param = nn.Parameter(np.ones(2))
+        target = optim.SGD([target_param], lr=0.1, momentum=0.9)
+        with pytest.raises(ValueError, match=r"'momentum_buffer' of parameter 0 has shape \(5,\), "
+                                             r"but the parameter has shape \(2,\)"):
+            target.load_state_dict(source.state_dict())
+        assert target.param_groups[0]["lr"] == 0.1 and target.state == {}
+
+    def test_state_for_an_unknown_parameter_is_refused(self):
+        saved = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1).state_dict()
+        saved["state"][7] = {"momentum_buffer": np.ones(2)}
+        with pytest.raises(ValueError, match="state for parameter 7"):
+            optim.SGD([nn.Parameter(np.ones(2))], lr=0.1).load_state_dict(saved)
+
+    def test_state_of_another_optimizer_is_refused(self):
+        saved = optim.SGD([nn.Parameter(np.ones(2))], lr=0.1).state_dict()
+        with pytest.raises(ValueError, match="no 'betas'.*different optimizer"):
+            optim.Adam([nn.Parameter(np.ones(2))]).load_state_dict(saved)
 
 
-@pytest.mark.parametrize("name, options", TORCH_CASES)
-def test_optimizers_match_pytorch(name, options):
-    torch = pytest.importorskip("torch")
-    start, grads = np.random.default_rng(6).standard_normal((2, 3)), gradient_sequence((2, 3), seed=7)
-    got = run_optimizer(lambda p: getattr(optim, name)(p, **options), start, grads)
-    theirs = torch.nn.Parameter(torch.tensor(start))
-    torch_optimizer = getattr(torch.optim, name)([theirs], **options)
-    for step, g in enumerate(grads):
-        theirs.grad = torch.tensor(g)
-        torch_optimizer.step()
-        np.testing.assert_allclose(got[step], theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+BAD_ARGUMENTS = {
+    "SGD lr": (lambda p: optim.SGD(p, lr=-1), ValueError, "Invalid learning rate: -1"),
+    "SGD lr nan": (lambda p: optim.SGD(p, lr=float("nan")), ValueError, "Invalid learning rate: nan"),
+    "SGD momentum": (lambda p: optim.SGD(p, momentum=-0.5), ValueError, "Invalid momentum value: -0.5"),
+    "SGD decay": (lambda p: optim.SGD(p, weight_decay=-1e-4), ValueError,
+                  "Invalid weight_decay value: -0.0001"),
+    "nesterov without momentum": (lambda p: optim.SGD(p, nesterov=True), ValueError,
+                                  "Nesterov momentum requires a momentum and zero dampening"),
+    "nesterov with dampening": (lambda p: optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True),
+                                ValueError, "Nesterov momentum requires"),
+    "Adam lr": (lambda p: optim.Adam(p, lr=-1), ValueError, "Invalid learning rate: -1"),
+    "Adam eps": (lambda p: optim.Adam(p, eps=-1e-8), ValueError, "Invalid epsilon value"),
+    "Adam beta1": (lambda p: optim.Adam(p, betas=(1.0, 0.9)), ValueError,
+                   "Invalid beta parameter at index 0: 1.0"),
+    "Adam beta2": (lambda p: optim.Adam(p, betas=(0.9, -0.1)), ValueError,
+                   "Invalid beta parameter at index 1: -0.1"),
+    "AdamW decay": (lambda p: optim.AdamW(p, weight_decay=-0.1), ValueError,
+                    "AdamW: Invalid weight_decay value: -0.1"),
+    "empty": (lambda p: optim.SGD([], lr=0.1), ValueError, "empty parameter list"),
+    "a bare tensor": (lambda p: optim.SGD(p[0], lr=0.1), TypeError,
+                      "iterable of Tensors or dicts, but got Parameter"),
+    "a set": (lambda p: optim.SGD(set(p), lr=0.1), TypeError, "ordered collections"),
+    "not a tensor": (lambda p: optim.SGD([np.ones(2)], lr=0.1), TypeError,
+                     "can only optimize Tensors, but one of the params is ndarray"),
+    "non-leaf": (lambda p: optim.SGD([p[0] * 2], lr=0.1), ValueError, "non-leaf"),
+    "twice in one group": (lambda p: optim.SGD([p[0], p[0]], lr=0.1), ValueError,
+                           "appears twice"),
+    "in two groups": (lambda p: optim.SGD([{"params": p}, {"params": p}], lr=0.1), ValueError,
+                      "more than one parameter group"),
+    "group without params": (lambda p: optim.SGD([{"lr": 0.1}]), TypeError, "'params' entry"),
+}
 
 
-def test_schedulers_match_pytorch():
-    torch = pytest.importorskip("torch")
-    ours = optim.SGD([nn.Parameter(np.ones(1))], lr=0.3)
-    theirs = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.3)
-    ours_schedule = optim.lr_scheduler.CosineAnnealingLR(ours, T_max=7, eta_min=0.02)
-    theirs_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(theirs, T_max=7, eta_min=0.02)
-    for _ in range(15):
-        assert ours_schedule.get_last_lr()[0] == pytest.approx(theirs_schedule.get_last_lr()[0], abs=1e-12)
-        theirs.step()
-        ours_schedule.step()
-        theirs_schedule.step()
+@pytest.mark.parametrize("make, error, message", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_arguments_are_clear_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make([nn.Parameter(np.ones(2))])
+
+
+# ----- PyTorch as an extra oracle ----------------------------------------------------
+TORCH_CASES = [("SGD", options) for options in SGD_CASES.values()] + [
+    (cls.__name__, options) for cls, options, _ in ADAM_CASES.values()]
+
+
+class TestAgainstPyTorch:
+    @pytest.mark.parametrize("name, options", TORCH_CASES,
+                             ids=[f"{n}-{i}" for i, (n, _) in enumerate(TORCH_CASES)])
+    def test_trajectory_matches(self, name, options):
+        torch = pytest.importorskip("torch")
+        start, grads = np.random.default_rng(13).standard_normal((2, 3)), gradient_sequence((2, 3), seed=14)
+        got = run_optimizer(lambda p: getattr(optim, name)(p, **options), start, grads)
+        theirs = torch.nn.Parameter(torch.tensor(start))
+        torch_optimizer = getattr(torch.optim, name)([theirs], **options)
+        for step, g in enumerate(grads):
+            theirs.grad = torch.tensor(g)
+            torch_optimizer.step()
+            np.testing.assert_allclose(got[step], theirs.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"after step {step + 1}")
+
+    @pytest.mark.parametrize("name, options", [
+        ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
+        ("Adam", dict(lr=1e-3, amsgrad=True)),
+        ("AdamW", dict(lr=1e-3)),
+    ])
+    def test_float32_groups_and_state_dict_layout_match(self, name, options):
+        torch = pytest.importorskip("torch")
+        rng = np.random.default_rng(15)
+        starts = [rng.standard_normal(s).astype(np.float32) for s in [(4, 3), (4,), (2, 4)]]
+        ours = [nn.Parameter(s.copy()) for s in starts]
+        theirs = [torch.nn.Parameter(torch.tensor(s)) for s in starts]
+        our_optimizer = getattr(optim, name)([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.05}],
+                                             **options)
+        their_optimizer = getattr(torch.optim, name)(
+            [{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.05}], **options)
+        for _ in range(6):
+            for p, q in zip(ours, theirs):
+                g = rng.standard_normal(p.shape).astype(np.float32)
+                p.grad, q.grad = tinytorch.tensor(g), torch.tensor(g)
+            our_optimizer.step()
+            their_optimizer.step()
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
+        our_state, their_state = our_optimizer.state_dict(), their_optimizer.state_dict()
+        assert sorted(our_state["state"]) == sorted(their_state["state"])
+        for index, entries in our_state["state"].items():
+            assert set(entries) == set(their_state["state"][index])
+            for key, value in entries.items():
+                np.testing.assert_allclose(value, np.asarray(their_state["state"][index][key]),
+                                           rtol=1e-5, atol=1e-6, err_msg=key)
+        for our_group, their_group in zip(our_state["param_groups"], their_state["param_groups"]):
+            for key, value in our_group.items():
+                assert their_group[key] == value, key
