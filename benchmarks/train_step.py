@@ -1,38 +1,38 @@
-"""Time one training step of the digits MLP: TinyTorch vs PyTorch vs plain numpy.
+"""Time one training step: TinyTorch vs PyTorch CPU vs plain numpy.
 
-    python benchmarks/train_step.py
+    python benchmarks/train_step.py [--threads 1] [--models mlp,cnn,lenet]
 
-Model 64-128-64-10 with ReLU, batch 32, SGD with momentum 0.9, cross-entropy.
-A step is zero_grad + forward + loss + backward + optimizer step.  PyTorch
-runs on 1 thread (when installed); the numpy column is the same step written
-by hand with no framework at all, the floor any framework pays on top of.
-At this size every step is a dozen tiny operations, so per-operation overhead
-dominates, not arithmetic.
+A step is zero_grad + forward + loss + backward + SGD-with-momentum step, with
+cross-entropy loss, on fixed random inputs:
+
+* mlp:   64-128-64-10 with ReLU, batch 32 (plus the same step hand-written in
+         numpy: the floor any framework pays on top of);
+* cnn:   the digits CNN (conv 1->8 3x3 pad 1, relu, maxpool 2, conv 8->16 3x3
+         pad 1, relu, maxpool 2, linear 64->10) on 8x8 images, batch 32;
+* lenet: LeNet-5 on 28x28 images, batch 64.
+
+Every library runs on ``--threads`` threads (default 1): PyTorch through
+``torch.set_num_threads``, TinyTorch's Numba kernels and numpy's BLAS through
+environment variables set before either is imported.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import compare, import_torch, machine_description  # noqa: E402
-
-import tinytorch  # noqa: E402
-from tinytorch import nn, optim  # noqa: E402
-
-BATCH, SIZES, LR, MOMENTUM = 32, (64, 128, 64, 10), 0.01, 0.9
+SIZES, LR, MOMENTUM = (64, 128, 64, 10), 0.01, 0.9
 
 
-def tinytorch_step(inputs: np.ndarray, labels: np.ndarray):
-    tinytorch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+def tinytorch_step(model, inputs, labels):
+    import tinytorch
+    from tinytorch import nn, optim
+
     optimizer = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss_function = nn.CrossEntropyLoss()
     x, y = tinytorch.tensor(inputs), tinytorch.tensor(labels)
 
-    def step() -> float:
+    def step():
         optimizer.zero_grad()
         loss = loss_function(model(x), y)
         loss.backward()
@@ -42,10 +42,7 @@ def tinytorch_step(inputs: np.ndarray, labels: np.ndarray):
     return step
 
 
-def torch_step(torch, inputs: np.ndarray, labels: np.ndarray):
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
-                                torch.nn.ReLU(), torch.nn.Linear(64, 10))
+def torch_step(torch, model, inputs, labels):
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss_function = torch.nn.CrossEntropyLoss()
     x, y = torch.from_numpy(inputs), torch.from_numpy(labels)
@@ -60,14 +57,33 @@ def torch_step(torch, inputs: np.ndarray, labels: np.ndarray):
     return step
 
 
-def numpy_step(inputs: np.ndarray, labels: np.ndarray):
-    """The same step by hand: forward, backward and momentum SGD in plain numpy."""
+def torch_models(torch):
+    layers = torch.nn
+    return {
+        "mlp": lambda: layers.Sequential(layers.Linear(64, 128), layers.ReLU(), layers.Linear(128, 64),
+                                         layers.ReLU(), layers.Linear(64, 10)),
+        "cnn": lambda: layers.Sequential(
+            layers.Conv2d(1, 8, 3, padding=1), layers.ReLU(), layers.MaxPool2d(2),
+            layers.Conv2d(8, 16, 3, padding=1), layers.ReLU(), layers.MaxPool2d(2),
+            layers.Flatten(), layers.Linear(64, 10)),
+        "lenet": lambda: layers.Sequential(
+            layers.Conv2d(1, 6, 5, padding=2), layers.ReLU(), layers.MaxPool2d(2),
+            layers.Conv2d(6, 16, 5), layers.ReLU(), layers.MaxPool2d(2), layers.Flatten(),
+            layers.Linear(400, 120), layers.ReLU(), layers.Linear(120, 84), layers.ReLU(),
+            layers.Linear(84, 10)),
+    }
+
+
+def numpy_step(inputs, labels):
+    """The MLP step by hand: forward, backward and momentum SGD in plain numpy."""
+    import numpy as np
+
     rng = np.random.default_rng(0)
     weights = [rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i) for i, o in zip(SIZES, SIZES[1:])]
     biases = [np.zeros(o, np.float32) for o in SIZES[1:]]
     params = weights + biases
     buffers = [np.zeros_like(p) for p in params]
-    rows = np.arange(BATCH)
+    rows = np.arange(len(labels))
 
     def step():
         activations = [inputs]
@@ -79,7 +95,7 @@ def numpy_step(inputs: np.ndarray, labels: np.ndarray):
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         grad = np.exp(log_probs)
         grad[rows, labels] -= 1
-        grad /= BATCH
+        grad /= len(labels)
         grads_w, grads_b = [None] * 3, [None] * 3
         for layer in (2, 1, 0):
             grads_w[layer] = grad.T @ activations[layer]
@@ -96,25 +112,47 @@ def numpy_step(inputs: np.ndarray, labels: np.ndarray):
 
 
 def main() -> None:
-    rng = np.random.default_rng(0)
-    inputs = rng.standard_normal((BATCH, 64)).astype(np.float32)
-    labels = rng.integers(0, 10, BATCH).astype(np.int64)
-    print(f"MLP 64-128-64-10, batch {BATCH}, SGD momentum, cross-entropy; {machine_description()}")
-    torch = import_torch(threads=1)
-    candidates = {"tinytorch": tinytorch_step(inputs, labels),
-                  "numpy by hand": numpy_step(inputs, labels)}
-    if torch is not None:
-        candidates["pytorch (1 thread)"] = torch_step(torch, inputs, labels)
-    else:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", default="mlp,cnn,lenet")
+    args = parser.parse_args()
+    # Thread counts must be fixed before numpy (BLAS) and Numba start their pools.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[variable] = str(args.threads)
+
+    import numpy as np
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import compare, import_torch, machine_description
+
+    import tinytorch
+    from tinytorch import models
+
+    torch = import_torch(threads=args.threads)
+    ours = {"mlp": lambda: models.digits_mlp()[1:], "cnn": models.digits_cnn, "lenet": models.lenet5}
+    shapes = {"mlp": ((32, 64), 32), "cnn": ((32, 1, 8, 8), 32), "lenet": ((64, 1, 28, 28), 64)}
+    print(f"Training step, SGD momentum + cross-entropy, {args.threads} thread(s); {machine_description()}")
+    if torch is None:
         print("(PyTorch is not installed: `pip install torch` adds its column)")
-    timings = compare(candidates)
-    for name, seconds in timings.items():
-        line = f"  {name:<20} {seconds * 1e3:8.3f} ms/step"
-        if "pytorch (1 thread)" in timings:
-            line += f"   {seconds / timings['pytorch (1 thread)']:5.2f}x PyTorch"
-        print(line)
-    ratio = timings["tinytorch"] / timings["numpy by hand"]
-    print(f"  tinytorch / numpy by hand: {ratio:.2f}x")
+    for name in args.models.split(","):
+        rng = np.random.default_rng(0)
+        shape, batch = shapes[name]
+        inputs = rng.standard_normal(shape).astype(np.float32)
+        labels = rng.integers(0, 10, batch).astype(np.int64)
+        tinytorch.manual_seed(0)
+        candidates = {"tinytorch": tinytorch_step(ours[name](), inputs, labels)}
+        if name == "mlp":
+            candidates["numpy by hand"] = numpy_step(inputs, labels)
+        if torch is not None:
+            torch.manual_seed(0)
+            candidates["pytorch"] = torch_step(torch, torch_models(torch)[name](), inputs, labels)
+        timings = compare(candidates)
+        print(f"{name} (batch {batch}):")
+        for candidate, seconds in timings.items():
+            line = f"  {candidate:<14} {seconds * 1e3:8.3f} ms/step"
+            if "pytorch" in timings:
+                line += f"   {seconds / timings['pytorch']:5.2f}x PyTorch"
+            print(line)
 
 
 if __name__ == "__main__":
