@@ -25,6 +25,7 @@ from tinytorch.ops.softmax import log_softmax, softmax
 from tinytorch.random import Generator, initial_seed, manual_seed, seed
 from tinytorch import nn, optim, utils
 from tinytorch.serialization import load, save
+from tinytorch.kernels.threads import get_num_threads, set_num_threads
 
 float32 = float = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
