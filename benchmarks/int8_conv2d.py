@@ -16,7 +16,6 @@ run it a few times.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -27,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import best_time, machine_description  # noqa: E402
 
 from tinytorch.kernels.int8 import conv2d, quantize_multiplier  # noqa: E402
+from tinytorch.kernels.memory import keep_freed_memory_in_process  # noqa: E402
 
 
 def requantize_numpy(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -93,25 +93,6 @@ def conv2d_im2col_numpy(x, weight, bias, input_zero_point, output_zero_point, mu
     out += output_zero_point
     np.clip(out, act_min, act_max, out=out)
     return out.astype(np.int8).reshape(batches, out_h, out_w, out_channels)
-
-
-def keep_freed_memory_in_process() -> bool:
-    """Make glibc reuse freed blocks instead of mapping fresh pages for every array.
-
-    numpy's temporaries here are a few hundred KiB; by default glibc hands
-    blocks that size back to the OS when freed and maps new pages for the next
-    one, and in a virtual machine those page faults can cost more than the
-    arithmetic (3x more for the numpy reference on the machine these figures
-    were taken on).  Keeping the memory makes the numpy reference faster, so
-    the ratios below are conservative.  Returns False where this is not glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mmap_threshold, trim_threshold = -3, -1            # mallopt parameter numbers
-        return bool(libc.mallopt(mmap_threshold, 32 << 20)
-                    and libc.mallopt(trim_threshold, 1 << 30))
-    except (OSError, AttributeError):
-        return False
 
 
 def case(name: str, batches: int, height: int, width: int, channels: int, out_channels: int,
