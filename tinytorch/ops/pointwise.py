@@ -24,6 +24,20 @@ from tinytorch.autograd.function import Function
 from tinytorch.ops.arithmetic import default_float, unbroadcast
 
 
+def pass_where(mask: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """The gradient where ``mask`` holds, exactly 0 elsewhere.
+
+    Multiplying by the 0/1 mask is the fast way (a masked select is several
+    times slower in numpy), but inf * 0 = nan: an infinite incoming gradient
+    (sqrt or log just after a relu, at 0) must give 0 where the mask is off,
+    as in PyTorch.  That rare case is repaired after the fact.
+    """
+    passed = grad * mask
+    if np.isnan(np.add.reduce(passed, axis=None)):  # one cheap pass finds any nan
+        passed[~np.broadcast_to(mask, passed.shape)] = 0
+    return passed
+
+
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
@@ -90,7 +104,7 @@ class Clamp(Function):
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return np.where(inside, grad, 0)  # select, not multiply: see ReLU
+        return pass_where(inside, grad)
 
 
 class Maximum(Function):
@@ -154,10 +168,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (result,) = ctx.saved_tensors
-        # Select rather than multiply by the 0/1 mask: an infinite incoming gradient
-        # (sqrt or log just after the relu, at 0) must give 0 here, as in PyTorch,
-        # not inf * 0 = nan.
-        return np.where(result > 0, grad, 0)
+        return pass_where(result > 0, grad)
 
 
 class ReLU6(Function):
@@ -171,7 +182,7 @@ class ReLU6(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return np.where((x > 0) & (x < 6), grad, 0)  # zero at both kinks, as PyTorch's hardtanh
+        return pass_where((x > 0) & (x < 6), grad)  # zero at both kinks, as PyTorch's hardtanh
 
 
 class Sigmoid(Function):
