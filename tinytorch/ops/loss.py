@@ -8,8 +8,9 @@ fused its gradient is remarkably simple:
     d loss_n / d logits_n = softmax(logits_n) - one_hot(target_n)
 
 (divided by N for the mean): the prediction minus the truth.  So we compute it
-as one Function.  Targets are class indices (int64), as in PyTorch;
-``label_smoothing`` mixes the one-hot target with the uniform distribution.
+as one Function, on the Numba kernel in ``kernels/cross_entropy.py``.  Targets
+are class indices (int64), as in PyTorch; ``label_smoothing`` mixes the
+one-hot target with the uniform distribution.
 
 Mean squared error is simple enough to compose from existing operations: its
 gradient comes from ``sub``, ``mul`` and ``mean`` for free.
@@ -21,45 +22,44 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd.function import Function
-from tinytorch.ops.softmax import log_softmax_array, sum_along
+from tinytorch.ops.softmax import sum_along
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 class CrossEntropy(Function):
-    """Fused log-softmax + negative log-likelihood over logits (N, C), targets (N,)."""
+    """Fused log-softmax + negative log-likelihood over logits (N, C), targets (N,).
+
+    The arithmetic is the Numba kernel in ``kernels/cross_entropy.py`` (one
+    pass per row); this Function adds the reduction over the batch.
+    """
 
     @staticmethod
     def forward(ctx, logits, target, reduction, label_smoothing):
-        n, classes = logits.shape
-        log_probabilities = log_softmax_array(logits, axis=1)
-        picked = log_probabilities[np.arange(n), target]
-        losses = -picked
-        if label_smoothing:
-            smooth = -sum_along(log_probabilities, axis=1) / classes
-            losses = (1 - label_smoothing) * losses + label_smoothing * smooth
-        ctx.save_for_backward(log_probabilities, target)
+        from tinytorch.kernels.cross_entropy import cross_entropy_forward
+
+        losses, log_sum_exp = cross_entropy_forward(logits, target, label_smoothing)
+        ctx.save_for_backward(logits, target, log_sum_exp)
         ctx.reduction, ctx.label_smoothing = reduction, label_smoothing
         if reduction == "none":
             return losses
         total = sum_along(losses, axis=None)
-        return np.asarray(total / n if reduction == "mean" else total, dtype=logits.dtype)
+        return np.asarray(total / len(losses) if reduction == "mean" else total, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        log_probabilities, target = ctx.saved_tensors
-        n, classes = log_probabilities.shape
-        grad_logits = np.exp(log_probabilities)  # softmax ...
-        grad_logits[np.arange(n), target] -= 1 - ctx.label_smoothing  # ... minus the truth
-        if ctx.label_smoothing:
-            grad_logits -= ctx.label_smoothing / classes
-        if ctx.reduction == "mean":
-            grad_logits *= grad / n
-        elif ctx.reduction == "sum":
-            grad_logits *= grad
+        from tinytorch.kernels.cross_entropy import cross_entropy_backward
+
+        logits, target, log_sum_exp = ctx.saved_tensors
+        rows = logits.shape[0]
+        # How much each row's loss counts in the output: 1/N of it for the mean.
+        if ctx.reduction == "none":
+            row_weights = np.ascontiguousarray(grad, dtype=logits.dtype)
         else:
-            grad_logits *= grad[:, np.newaxis]
-        return grad_logits, None
+            scale = grad / rows if ctx.reduction == "mean" else grad
+            row_weights = np.full(rows, scale, dtype=logits.dtype)
+        return cross_entropy_backward(logits, target, log_sum_exp, row_weights,
+                                      ctx.label_smoothing), None
 
 
 def cross_entropy(input: Any, target: Any, reduction: str = "mean",
@@ -92,7 +92,8 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
     if labels.size and np.maximum.reduce(labels.astype(np.uint64), axis=None) >= classes:
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise IndexError(f"cross_entropy: target {bad} is out of bounds for {classes} classes")
-    return CrossEntropy.apply(input, labels, reduction, float(label_smoothing))
+    return CrossEntropy.apply(input, labels.astype(np.int64, copy=False), reduction,
+                              float(label_smoothing))
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
