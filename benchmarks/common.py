@@ -38,6 +38,15 @@ def compare(candidates: dict[str, Callable[[], Any]], rounds: int = 7,
     return best
 
 
+def print_timings(timings: dict[str, float], unit: str = "ms", reference: str = "pytorch") -> None:
+    """One line per candidate, in milliseconds, with its ratio to ``reference`` when measured."""
+    for candidate, seconds in timings.items():
+        line = f"  {candidate:<16} {seconds * 1e3:8.3f} {unit}"
+        if reference in timings:
+            line += f"   {seconds / timings[reference]:6.2f}x PyTorch"
+        print(line)
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     try:

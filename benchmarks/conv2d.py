@@ -28,7 +28,7 @@ def main() -> None:
     import numpy as np
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from common import compare, import_torch, machine_description
+    from common import compare, import_torch, machine_description, print_timings
 
     from tinytorch.kernels.conv2d import (
         conv2d_backward, conv2d_backward_reference, conv2d_forward, conv2d_forward_reference)
@@ -64,11 +64,7 @@ def main() -> None:
             candidates["pytorch"] = theirs
         timings = compare(candidates)
         print(f"{name}: {batch}x{channels}x{size}x{size} -> {out_channels}, {kernel}x{kernel}, pad {padding}")
-        for candidate, seconds in timings.items():
-            line = f"  {candidate:<16} {seconds * 1e3:8.3f} ms"
-            if "pytorch" in timings:
-                line += f"   {seconds / timings['pytorch']:6.2f}x PyTorch"
-            print(line)
+        print_timings(timings, "ms")
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ def main() -> None:
     import numpy as np
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from common import compare, import_torch, machine_description
+    from common import compare, import_torch, machine_description, print_timings
 
     import tinytorch
     from tinytorch import models
@@ -148,11 +148,7 @@ def main() -> None:
             candidates["pytorch"] = torch_step(torch, torch_models(torch)[name](), inputs, labels)
         timings = compare(candidates)
         print(f"{name} (batch {batch}):")
-        for candidate, seconds in timings.items():
-            line = f"  {candidate:<14} {seconds * 1e3:8.3f} ms/step"
-            if "pytorch" in timings:
-                line += f"   {seconds / timings['pytorch']:5.2f}x PyTorch"
-            print(line)
+        print_timings(timings, "ms/step")
 
 
 if __name__ == "__main__":
