@@ -73,8 +73,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .requantize import (check_activation_range, check_int8_array, check_rounding,
-                         check_zero_point, per_channel_parameters, requantize, wrap_to_int32)
+from .requantize import (check_int8_array, check_layer_parameters, check_rounding, requantize,
+                         wrap_to_int32)
 
 OP = "int8 conv2d"
 
@@ -273,17 +273,9 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                          f"has {channels} channels with groups={groups} (expected "
                          f"{channels // groups}); weight shape {weight.shape}, "
                          f"input shape {x.shape}")
-    if bias is None:
-        bias = np.zeros(out_channels, dtype=np.int32)
-    elif not isinstance(bias, np.ndarray) or bias.dtype != np.int32:
-        raise TypeError(f"{OP}: bias must be an int32 numpy array or None, got "
-                        f"{getattr(bias, 'dtype', type(bias).__name__)}")
-    elif bias.shape != (out_channels,):
-        raise ValueError(f"{OP}: bias must have shape ({out_channels},), got {bias.shape}")
-    multiplier, shift = per_channel_parameters(OP, multiplier, shift, out_channels, rounding)
-    input_zero_point = check_zero_point(OP, "input_zero_point", input_zero_point)
-    output_zero_point = check_zero_point(OP, "output_zero_point", output_zero_point)
-    act_min, act_max = check_activation_range(OP, act_min, act_max)
+    bias, multiplier, shift, input_zero_point, output_zero_point, act_min, act_max = \
+        check_layer_parameters(OP, bias, out_channels, multiplier, shift, input_zero_point,
+                               output_zero_point, act_min, act_max, rounding)
     stride_h, stride_w = as_pair(OP, "stride", stride)
     dilation_h, dilation_w = as_pair(OP, "dilation", dilation)
     top, bottom, left, right = as_padding(OP, padding)

@@ -38,8 +38,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .requantize import (check_activation_range, check_int8_array, check_rounding,
-                         check_zero_point, per_channel_parameters, requantize, wrap_to_int32)
+from .requantize import (check_int8_array, check_layer_parameters, check_rounding, requantize,
+                         wrap_to_int32)
 
 OP = "int8 fully_connected"
 
@@ -87,17 +87,9 @@ def fully_connected(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     if weight_in != in_features:
         raise ValueError(f"{OP}: weight has {weight_in} input features but x has {in_features} "
                          f"(x shape {x.shape}, weight shape {weight.shape})")
-    if bias is None:
-        bias = np.zeros(out_features, dtype=np.int32)
-    elif not isinstance(bias, np.ndarray) or bias.dtype != np.int32:
-        raise TypeError(f"{OP}: bias must be an int32 numpy array or None, got "
-                        f"{getattr(bias, 'dtype', type(bias).__name__)}")
-    elif bias.shape != (out_features,):
-        raise ValueError(f"{OP}: bias must have shape ({out_features},), got {bias.shape}")
-    multiplier, shift = per_channel_parameters(OP, multiplier, shift, out_features, rounding)
-    input_zero_point = check_zero_point(OP, "input_zero_point", input_zero_point)
-    output_zero_point = check_zero_point(OP, "output_zero_point", output_zero_point)
-    act_min, act_max = check_activation_range(OP, act_min, act_max)
+    bias, multiplier, shift, input_zero_point, output_zero_point, act_min, act_max = \
+        check_layer_parameters(OP, bias, out_features, multiplier, shift, input_zero_point,
+                               output_zero_point, act_min, act_max, rounding)
 
     shifted_input = x.astype(np.int32) - np.int32(input_zero_point)
     out = np.empty((batches, out_features), dtype=np.int8)

@@ -308,3 +308,25 @@ def check_int8_array(op: str, name: str, array, ndim: int | None = None) -> np.n
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{op}: {name} must have {ndim} dimensions, got shape {array.shape}")
     return array
+
+
+def check_layer_parameters(op: str, bias, out_channels: int, multiplier, shift,
+                           input_zero_point, output_zero_point, act_min, act_max, rounding: str):
+    """Validate what every int8 layer with weights takes after its tensors.
+
+    Returns (bias, multiplier, shift, input_zero_point, output_zero_point,
+    act_min, act_max) normalized: a zero int32 bias for None, per-channel
+    int32 multiplier and shift arrays, plain ints for the rest.
+    """
+    if bias is None:
+        bias = np.zeros(out_channels, dtype=np.int32)
+    elif not isinstance(bias, np.ndarray) or bias.dtype != np.int32:
+        raise TypeError(f"{op}: bias must be an int32 numpy array or None, got "
+                        f"{getattr(bias, 'dtype', type(bias).__name__)}")
+    elif bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias must have shape ({out_channels},), got {bias.shape}")
+    multiplier, shift = per_channel_parameters(op, multiplier, shift, out_channels, rounding)
+    input_zero_point = check_zero_point(op, "input_zero_point", input_zero_point)
+    output_zero_point = check_zero_point(op, "output_zero_point", output_zero_point)
+    act_min, act_max = check_activation_range(op, act_min, act_max)
+    return bias, multiplier, shift, input_zero_point, output_zero_point, act_min, act_max
