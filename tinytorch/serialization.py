@@ -147,13 +147,16 @@ def _archive_bytes(obj: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomically(path: str, payload: bytes) -> None:
-    """Replace ``path`` by a file holding ``payload``, all at once or not at all."""
+def write_atomically(path: str, payload: bytes, op: str = "tinytorch.save") -> None:
+    """Replace ``path`` by a file holding ``payload``, all at once or not at all.
+
+    ``op`` names the caller in the error raised when the directory is missing.
+    """
     # Through a symbolic link to the real file, so the link survives the rename.
     target = os.path.realpath(path)
     directory, name = os.path.split(target)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"tinytorch.save: cannot write {path!r}: directory "
+        raise FileNotFoundError(f"{op}: cannot write {path!r}: directory "
                                 f"{directory!r} does not exist")
     while True:
         temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
@@ -198,7 +201,7 @@ def save(obj: Any, f: FileLike) -> None:
     if hasattr(f, "write"):
         f.write(payload)  # a file object: the caller owns it, and its atomicity
         return
-    _write_atomically(os.fspath(f), payload)
+    write_atomically(os.fspath(f), payload)
 
 
 # ----- loading: (manifest, arrays) -> object ---------------------------------------

@@ -1,0 +1,151 @@
+"""The int8 interpreter: runs an int8 graph, op by op, on the integer kernels.
+
+This is the oracle of the whole lower half of the stack.  The generated C must
+produce exactly the bytes this interpreter produces, on a laptop and on a
+microcontroller, so the interpreter itself is kept as plain as possible: a
+dictionary from tensor names to int8 arrays, and a loop over the graph's ops
+that calls one ``tinytorch.kernels.int8`` function per op with the parameters
+the graph stores.  There is no float anywhere between ``invoke``'s input and
+its output.
+
+Floats appear only at the two doors, and they are kept outside ``invoke``:
+
+* ``quantize_input`` turns a float batch into int8 (the graph input's scale
+  and zero point, rounding half away from zero as TFLite's QUANTIZE does), and
+  transposes images from the float model's NCHW to the graph's NHWC;
+* ``dequantize_output`` maps int8 logits back to real numbers, and
+  ``predict`` takes the argmax, which is all a classifier needs.
+
+The graph describes one sample (batch dimension 1); the interpreter runs a
+whole batch at once by replacing that 1, since every kernel takes NHWC batches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch import kernels  # noqa: F401  (sets up the kernels' process-wide settings)
+from tinytorch.kernels import int8
+from tinytorch.quant.graph import GraphError, Int8Graph, Op
+
+
+def quantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Real numbers to int8: round(values / scale) + zero_point, half away from zero, clamped."""
+    scaled = np.asarray(values, dtype=np.float64) / scale
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    return np.clip(rounded + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Int8 to real numbers: scale * (q - zero_point), as float32."""
+    return (scale * (np.asarray(values, dtype=np.int32) - zero_point)).astype(np.float32)
+
+
+class Int8Interpreter:
+    """Runs an ``Int8Graph`` on the int8 kernels; bit-exact by construction."""
+
+    def __init__(self, graph: Int8Graph) -> None:
+        self.graph = graph.validate()
+        self._runners = {"conv2d": self._conv2d, "fully_connected": self._fully_connected,
+                         "max_pool2d": self._pool, "avg_pool2d": self._pool,
+                         "global_avg_pool2d": self._global_avg_pool2d, "add": self._add,
+                         "reshape": self._reshape}
+
+    # ---- integer in, integer out ---------------------------------------------------
+    def invoke(self, x: np.ndarray, keep_intermediates: bool = False):
+        """Run the graph on int8 ``x`` of shape ``[N, *input_shape[1:]]``.
+
+        Returns the int8 output ``[N, ...]``; with ``keep_intermediates`` a dict
+        from every activation tensor's name to its int8 value instead.
+        """
+        graph = self.graph
+        expected = graph.tensor(graph.input).shape[1:]
+        x = np.asarray(x)
+        if x.dtype != np.int8 or x.ndim != len(expected) + 1 or x.shape[1:] != expected:
+            raise ValueError(f"Int8Interpreter({graph.name!r}).invoke: expected int8 input of "
+                             f"shape [N, {', '.join(map(str, expected))}], got {x.dtype} "
+                             f"{list(x.shape)}")
+        values = {graph.input: x}
+        for op in graph.ops:
+            values[op.outputs[0]] = self._runners[op.type](op, values)
+        return values if keep_intermediates else values[graph.output]
+
+    __call__ = invoke
+
+    # ---- the doors to the float world --------------------------------------------
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """A float batch in the float model's layout -> the graph's int8 NHWC input."""
+        graph = self.graph
+        x = np.asarray(x, dtype=np.float32)
+        if graph.input_layout == "NCHW" and x.ndim == 4:
+            x = x.transpose(0, 2, 3, 1)
+        info = graph.tensor(graph.input)
+        if x.shape[1:] != info.shape[1:]:
+            raise ValueError(f"Int8Interpreter({graph.name!r}).quantize_input: float input "
+                             f"{list(np.asarray(x).shape)} does not match the graph input "
+                             f"{list(info.shape)} (layout {graph.input_layout})")
+        return quantize(x, info.scale, info.zero_point)
+
+    def dequantize_output(self, q: np.ndarray) -> np.ndarray:
+        info = self.graph.tensor(self.graph.output)
+        return dequantize(q, info.scale, info.zero_point)
+
+    def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Class indices for a float batch: quantize, invoke, argmax of the int8 logits."""
+        x = np.asarray(x)
+        predictions = [self.invoke(self.quantize_input(x[i:i + batch_size])).argmax(axis=-1)
+                       for i in range(0, len(x), batch_size)]
+        return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
+
+    # ---- one method per op type ----------------------------------------------------
+    def _parameters(self, op: Op, values: dict):
+        graph = self.graph
+        x = values[op.inputs[0]]
+        return (x, graph.tensor(op.inputs[0]).zero_point, graph.tensor(op.outputs[0]).zero_point)
+
+    def _conv2d(self, op: Op, values: dict) -> np.ndarray:
+        x, input_zero_point, output_zero_point = self._parameters(op, values)
+        a = op.attributes
+        return int8.conv2d(x, self.graph.tensor(op.inputs[1]).data,
+                           self.graph.tensor(op.inputs[2]).data, input_zero_point,
+                           output_zero_point, np.array(a["multiplier"]), np.array(a["shift"]),
+                           stride=tuple(a["stride"]), padding=tuple(a["padding"]),
+                           dilation=tuple(a["dilation"]), groups=a["groups"],
+                           act_min=a["act_min"], act_max=a["act_max"],
+                           rounding=self.graph.rounding)
+
+    def _fully_connected(self, op: Op, values: dict) -> np.ndarray:
+        x, input_zero_point, output_zero_point = self._parameters(op, values)
+        a = op.attributes
+        return int8.fully_connected(x, self.graph.tensor(op.inputs[1]).data,
+                                    self.graph.tensor(op.inputs[2]).data, input_zero_point,
+                                    output_zero_point, np.array(a["multiplier"]),
+                                    np.array(a["shift"]), act_min=a["act_min"],
+                                    act_max=a["act_max"], rounding=self.graph.rounding)
+
+    def _pool(self, op: Op, values: dict) -> np.ndarray:
+        a = op.attributes
+        pool = int8.max_pool2d if op.type == "max_pool2d" else int8.avg_pool2d
+        return pool(values[op.inputs[0]], tuple(a["kernel"]), tuple(a["stride"]),
+                    tuple(a["padding"]), act_min=a["act_min"], act_max=a["act_max"])
+
+    def _global_avg_pool2d(self, op: Op, values: dict) -> np.ndarray:
+        x = values[op.inputs[0]]
+        window = x.shape[1:3]
+        return int8.avg_pool2d(x, window, window, 0, act_min=op.attributes["act_min"],
+                               act_max=op.attributes["act_max"])
+
+    def _add(self, op: Op, values: dict) -> np.ndarray:
+        graph, a = self.graph, op.attributes
+        return int8.add(values[op.inputs[0]], values[op.inputs[1]],
+                        graph.tensor(op.inputs[0]).zero_point, a["a_multiplier"], a["a_shift"],
+                        graph.tensor(op.inputs[1]).zero_point, a["b_multiplier"], a["b_shift"],
+                        graph.tensor(op.outputs[0]).zero_point, a["output_multiplier"],
+                        a["output_shift"], act_min=a["act_min"], act_max=a["act_max"],
+                        left_shift=a["left_shift"], rounding=graph.rounding)
+
+    def _reshape(self, op: Op, values: dict) -> np.ndarray:
+        x = values[op.inputs[0]]
+        return x.reshape((x.shape[0],) + self.graph.tensor(op.outputs[0]).shape[1:])
+
+
+__all__ = ["Int8Interpreter", "quantize", "dequantize", "GraphError"]
