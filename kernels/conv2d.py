@@ -39,16 +39,50 @@ Pair = tuple[int, int]
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """Number of output positions along one axis (PyTorch's formula)."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    """Number of output positions along one axis (PyTorch's formula).
+
+    To build: count the windows that fit.  The padded axis has
+    ``size + 2 * padding`` positions; a dilated kernel spans
+    ``dilation * (kernel - 1) + 1`` of them; windows start at 0, ``stride``,
+    ``2 * stride``, ... as long as the whole span still fits.  Integer
+    division (``//``) counts the whole strides.
+
+    Worked example: size 5, kernel 3, stride 2, padding 1, dilation 1.  The
+    padded axis has 7 positions, a window spans 3, so windows start at 0, 2
+    and 4 (one starting at 6 would stick out): 3 outputs.
+    """
+    # BEGIN SOLUTION lab 06
+    span = dilation * (kernel - 1) + 1
+    return (size + 2 * padding - span) // stride + 1
+    # END SOLUTION
 
 
 @njit(parallel=True, cache=True)
 def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
            out_h, out_w):
-    """Patches of x (N, C, H, W) as columns: (N, C*KH*KW, OH*OW), zeros where padded."""
+    """Patches of x (N, C, H, W) as columns: (N, C*KH*KW, OH*OW), zeros where padded.
+
+    To build: fill ``cols`` so that ``cols[n, row, column]`` holds the input
+    pixel that kernel tap ``row`` sees at output position ``column``.  Rows
+    count kernel taps in (channel, kernel row i, kernel column j) order,
+    ``row = (c * kernel_h + i) * kernel_w + j``; columns count output
+    positions row-major, ``column = y * out_w + x``.  Output position (y, x)
+    with tap (i, j) reads input pixel
+    ``(y * stride_h - pad_h + i * dilation_h, x * stride_w - pad_w + j * dilation_w)``;
+    when that falls outside the image it is padding, and ``cols`` keeps its 0.
+
+    Approach: loop over images with ``prange`` (each image writes only its own
+    slice of ``cols``, so the threads never collide), then channels, kernel
+    taps and output positions.  Skip a whole output row as soon as its source
+    row is out of range.
+
+    Worked example: one 1-channel 3x3 image, kernel 2x2, stride 1, no padding:
+    out_h = out_w = 2, so ``cols`` is (1, 4, 4); its row 0 (tap i=0, j=0) is
+    the top-left 2x2 corner of the image read row by row, ``x[0, 0, :2, :2].ravel()``.
+    """
     batch, channels, height, width = x.shape
     cols = np.zeros((batch, channels * kernel_h * kernel_w, out_h * out_w), dtype=x.dtype)
+    # BEGIN SOLUTION lab 06
     for n in prange(batch):
         for c in range(channels):
             for i in range(kernel_h):
@@ -62,15 +96,30 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, 
                             source_x = x_out * stride_w - pad_w + j * dilation_w
                             if 0 <= source_x < width:
                                 cols[n, row, y * out_w + x_out] = x[n, c, source_y, source_x]
+    # END SOLUTION
     return cols
 
 
 @njit(parallel=True, cache=True)
 def col2im(cols, channels, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
            dilation_h, dilation_w, out_h, out_w):
-    """The adjoint of im2col: add every column entry back onto its input pixel."""
+    """The adjoint of im2col: add every column entry back onto its input pixel.
+
+    To build: walk exactly the same (image, channel, tap, output position)
+    loops as ``im2col``, but in the other direction: where im2col *copied*
+    ``x[n, c, source_y, source_x]`` into ``cols[n, row, column]``, add
+    ``cols[n, row, column]`` *onto* ``image[n, c, source_y, source_x]``.
+    Add, do not assign: a pixel that sits in several windows (stride smaller
+    than the kernel) collects one contribution from each.  Entries that came
+    from padding belong to no pixel and are dropped.
+
+    Worked example: a 1x3 image, kernel 1x2, stride 1: im2col makes columns
+    (x0, x1) and (x1, x2); col2im of all-ones columns gives (1, 2, 1), since
+    the middle pixel was read twice.
+    """
     batch = cols.shape[0]
     image = np.zeros((batch, channels, height, width), dtype=cols.dtype)
+    # BEGIN SOLUTION lab 06
     for n in prange(batch):
         for c in range(channels):
             for i in range(kernel_h):
@@ -84,6 +133,7 @@ def col2im(cols, channels, height, width, kernel_h, kernel_w, stride_h, stride_w
                             source_x = x_out * stride_w - pad_w + j * dilation_w
                             if 0 <= source_x < width:
                                 image[n, c, source_y, source_x] += cols[n, row, y * out_w + x_out]
+    # END SOLUTION
     return image
 
 

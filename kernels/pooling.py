@@ -30,9 +30,23 @@ Pair = tuple[int, int]
 
 @njit(parallel=True, cache=True)
 def _max_pool_planes(planes, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w):
+    """Window maxima of planes (P, H, W) and where each maximum was: (P, OH, OW) twice.
+
+    To build: for every plane p and output position (y, x), scan the window
+    whose top-left corner is ``(y * stride_h - pad_h, x * stride_w - pad_w)``,
+    skipping positions outside the plane (padding never wins), and store the
+    largest value in ``out[p, y, x]`` and its flat position
+    ``source_y * width + source_x`` in ``indices[p, y, x]``.  On ties keep the
+    first maximum met in row-major order; let NaN win, as PyTorch does
+    (``not value <= best`` is true for NaN).  Loop over planes with ``prange``.
+
+    Worked example: the plane [[1, 5], [7, 2]] with a 2x2 window gives
+    out [[7]] and indices [[2]] (row 1, column 0 of a 2-wide plane).
+    """
     count, height, width = planes.shape
     out = np.empty((count, out_h, out_w), dtype=planes.dtype)
     indices = np.empty((count, out_h, out_w), dtype=np.int64)
+    # BEGIN SOLUTION lab 06
     for p in prange(count):
         for y in range(out_h):
             for x in range(out_w):
@@ -52,17 +66,30 @@ def _max_pool_planes(planes, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_
                                 best_index = source_y * width + source_x
                 out[p, y, x] = best
                 indices[p, y, x] = best_index
+    # END SOLUTION
     return out, indices
 
 
 @njit(parallel=True, cache=True)
 def _max_pool_backward_planes(grad_planes, indices, height, width):
+    """Send each output's gradient to the input element that won its window.
+
+    To build: ``grad_input`` is (P, H*W), flat per plane, which is exactly
+    how ``indices`` numbers positions.  Add (do not assign) every
+    ``grad_planes[p, y, x]`` at ``indices[p, y, x]``: with overlapping
+    windows one input can win several of them.  Loop over planes with ``prange``.
+
+    Worked example: indices [[2]] and gradient [[0.5]] on a 2x2 plane give
+    the flat gradient [0, 0, 0.5, 0].
+    """
     count, out_h, out_w = grad_planes.shape
     grad_input = np.zeros((count, height * width), dtype=grad_planes.dtype)
+    # BEGIN SOLUTION lab 06
     for p in prange(count):
         for y in range(out_h):
             for x in range(out_w):
                 grad_input[p, indices[p, y, x]] += grad_planes[p, y, x]
+    # END SOLUTION
     return grad_input.reshape(count, height, width)
 
 
