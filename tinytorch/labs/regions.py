@@ -1,0 +1,231 @@
+"""Solution regions: the lines a student writes, marked inside the real source.
+
+The reference solution of every lab is the package itself.  What a student
+writes in lab NN is fenced by two comment lines, at the indentation of the
+code they enclose::
+
+    def get_lr(self) -> list[float]:
+        \"\"\"``base_lr * gamma ** (completed periods)`` for each group.\"\"\"
+        # BEGIN SOLUTION lab 04
+        decays = self.last_epoch // self.step_size
+        return [base_lr * self.gamma ** decays for base_lr in self.base_lrs]
+        # END SOLUTION
+
+The signature, the docstring and the hints stay outside the fence, so they
+survive into the student's copy.  *Stubbing* a region replaces everything
+between (and including) the markers by one line::
+
+        raise NotImplementedError("Lab 04: implement StepLR.get_lr: ...")
+
+whose message says what to build: the text of a ``# TODO:`` comment right
+above the region (or inside it), else the region's opening comment, else the
+name and docstring summary of the function that holds it.  A region at module
+or class level cannot raise (importing the module would fail), so there each
+``def`` becomes a function that raises and each assigned name becomes
+``None``: the module still imports and the student sees which names to write.
+
+The markers are exact: ``# BEGIN SOLUTION lab NN`` with a two-digit lab
+number and ``# END SOLUTION``.  Anything that looks like a marker but is not
+one, a region inside a region, an END without a BEGIN or a BEGIN without an
+END is an error naming the file and the line, because a malformed region is a
+solution that would silently ship to students.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+BEGIN_MARKER = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION lab (?P<lab>\d\d)[ \t]*$")
+END_MARKER = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")
+LOOKS_LIKE_MARKER = re.compile(r"(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
+TODO_COMMENT = re.compile(r"^\s*#\s*TODO:\s*(?P<text>.+?)\s*$")
+
+
+class RegionError(ValueError):
+    """A malformed solution region; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One fenced solution: ``path`` lines ``begin``..``end`` (1-based, the markers)."""
+
+    path: Path
+    lab: int
+    begin: int
+    end: int
+    indent: str
+    body: tuple[str, ...]
+    hint: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.begin}"
+
+
+def _docstring_summary(node: ast.AST) -> str:
+    docstring = ast.get_docstring(node) if isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
+    return docstring.strip().split("\n\n")[0].replace("\n", " ").strip() if docstring else ""
+
+
+def _enclosing_scopes(tree: ast.Module, line: int) -> list[ast.AST]:
+    """The chain of defs and classes (outermost first) whose body holds ``line``."""
+    chain: list[ast.AST] = []
+    nodes: list[ast.AST] = list(tree.body)
+    while nodes:
+        for node in nodes:
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and node.lineno < line <= (node.end_lineno or node.lineno)):
+                chain.append(node)
+                nodes = list(node.body)
+                break
+        else:
+            break
+    return chain
+
+
+def _hint(lines: list[str], begin: int, end: int, scopes: list[ast.AST]) -> str:
+    """What to build, in one line (``begin``/``end`` are 0-based marker indices)."""
+    above = begin - 1
+    while above >= 0 and lines[above].strip().startswith("#"):
+        match = TODO_COMMENT.match(lines[above])
+        if match:
+            return match.group("text")
+        above -= 1
+    body = lines[begin + 1:end]
+    for line in body:
+        match = TODO_COMMENT.match(line)
+        if match:
+            return match.group("text")
+    first = next((line.strip() for line in body if line.strip()), "")
+    if first.startswith("#"):
+        return first.lstrip("#").strip()
+    if scopes:
+        name = ".".join(scope.name for scope in scopes)  # type: ignore[attr-defined]
+        summary = _docstring_summary(scopes[-1])
+        return f"implement {name}" + (f": {summary}" if summary else "")
+    return "write the missing module-level code"
+
+
+def parse_source(text: str, path: Path | str) -> list[Region]:
+    """Every solution region of one file's text, in order; malformed ones raise RegionError."""
+    path = Path(path)
+    lines = text.splitlines()
+    regions: list[Region] = []
+    open_at: int | None = None
+    open_match: re.Match[str] | None = None
+    spans: list[tuple[int, int, re.Match[str]]] = []
+    for index, line in enumerate(lines):
+        begin, end = BEGIN_MARKER.match(line), END_MARKER.match(line)
+        if begin:
+            if open_at is not None:
+                raise RegionError(f"{path}:{index + 1}: BEGIN SOLUTION inside the region opened "
+                                  f"at line {open_at + 1}; regions cannot nest")
+            open_at, open_match = index, begin
+        elif end:
+            if open_at is None or open_match is None:
+                raise RegionError(f"{path}:{index + 1}: END SOLUTION without a BEGIN SOLUTION")
+            if end.group("indent") != open_match.group("indent"):
+                raise RegionError(f"{path}:{index + 1}: END SOLUTION is not indented like its "
+                                  f"BEGIN SOLUTION at line {open_at + 1}")
+            spans.append((open_at, index, open_match))
+            open_at = open_match = None
+        elif LOOKS_LIKE_MARKER.search(line) and line.lstrip().startswith("#"):
+            raise RegionError(f"{path}:{index + 1}: malformed solution marker {line.strip()!r}; "
+                              "write '# BEGIN SOLUTION lab NN' (two digits) or '# END SOLUTION'")
+    if open_at is not None:
+        raise RegionError(f"{path}:{open_at + 1}: BEGIN SOLUTION without an END SOLUTION")
+    if not spans:
+        return regions
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        raise RegionError(f"{path}:{error.lineno}: cannot parse the file: {error.msg}") from None
+    for begin, end, match in spans:
+        scopes = _enclosing_scopes(tree, begin + 1)
+        regions.append(Region(path=path, lab=int(match.group("lab")), begin=begin + 1,
+                              end=end + 1, indent=match.group("indent"),
+                              body=tuple(lines[begin + 1:end]),
+                              hint=_hint(lines, begin, end, scopes)))
+    return regions
+
+
+def parse_file(path: Path | str) -> list[Region]:
+    path = Path(path)
+    return parse_source(path.read_text(encoding="utf-8"), path)
+
+
+def tracked_files(root: Path) -> list[Path]:
+    """The files git tracks in ``root`` (relative paths), or every file when it is no repository."""
+    try:
+        listing = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True,
+                                 check=True).stdout.decode()
+        names = [name for name in listing.split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        names = [str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()
+                 and ".git" not in path.parts and "__pycache__" not in path.parts]
+    return sorted(Path(name) for name in names if (root / name).is_file())
+
+
+def find_regions(root: Path, labs: set[int] | None = None) -> dict[Path, list[Region]]:
+    """Regions of the tracked Python files under ``root``, keyed by relative path."""
+    found: dict[Path, list[Region]] = {}
+    for relative in tracked_files(root):
+        if relative.suffix != ".py" or relative.parts[0] == "tests":
+            continue
+        text = (root / relative).read_text(encoding="utf-8")
+        if "SOLUTION" not in text.upper():
+            continue
+        regions = [region for region in parse_source(text, relative)
+                   if labs is None or region.lab in labs]
+        if regions:
+            found[relative] = regions
+    return found
+
+
+def _module_level_stub(region: Region, message: str) -> list[str]:
+    """Definitions that keep a module importable: raising functions, ``None`` names."""
+    body = "\n".join(line[len(region.indent):] if line.startswith(region.indent) else line
+                     for line in region.body)
+    stub: list[str] = []
+    for statement in ast.parse(body).body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            keyword = "async def" if isinstance(statement, ast.AsyncFunctionDef) else "def"
+            stub.append(f"{keyword} {statement.name}({ast.unparse(statement.args)}):")
+            stub.append(f"    raise NotImplementedError({message!r})")
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        stub.append(f"{name.id} = None  # {message}")
+    return [region.indent + line for line in (stub or ["pass"])]
+
+
+def stub_source(text: str, path: Path | str, labs: set[int]) -> str:
+    """``text`` with the regions of ``labs`` replaced by stubs (other regions untouched)."""
+    regions = [region for region in parse_source(text, path) if region.lab in labs]
+    if not regions:
+        return text
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    for region in reversed(regions):
+        message = f"Lab {region.lab:02d}: {region.hint}"
+        scopes = _enclosing_scopes(tree, region.begin)
+        if scopes and isinstance(scopes[-1], (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stub = [f"{region.indent}raise NotImplementedError({message!r})"]
+        else:
+            stub = _module_level_stub(region, message)
+        lines[region.begin - 1:region.end] = stub
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def strip_markers(text: str, path: Path | str, labs: set[int]) -> str:
+    """``text`` with the markers of ``labs``' regions removed and their code kept."""
+    marker_lines = {line for region in parse_source(text, path) if region.lab in labs
+                    for line in (region.begin, region.end)}
+    lines = [line for number, line in enumerate(text.splitlines(), 1) if number not in marker_lines]
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")

@@ -1,0 +1,109 @@
+"""The lab registry: every weekly lab, its tutorial and the tests that grade it.
+
+A lab is a number, a title, the tutorial that teaches it and a list of graded
+tests.  The code a student writes is not listed here: it is every solution
+region marked ``# BEGIN SOLUTION lab NN`` in the source (see ``regions.py``).
+
+Each ``Tests`` entry selects pytest tests by file or node id and gives every
+test it selects the same number of points.  Visible tests ship to students;
+hidden ones live under ``tests/labs/hidden/``, are left out of every student
+release, and run only in the instructor's autograder (Gradescope shows them
+after the due date).
+
+Three invariants hold for every lab, and ``tinytorch lab verify`` checks them:
+(a) the reference passes all of the lab's tests; (b) with the lab's regions
+stubbed, every one of them fails; (c) they pass with every later lab stubbed.
+So a lab's tests exercise exactly that lab's code, and nothing from its future.
+
+Adding a lab is one more ``Lab(...)`` at the end of ``LABS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+HIDDEN_TESTS_DIRECTORY = "tests/labs/hidden"
+
+
+@dataclass(frozen=True)
+class Tests:
+    """Pytest selectors (files or node ids), each selected test worth ``points``."""
+
+    selectors: tuple[str, ...]
+    points: float = 1.0
+    hidden: bool = False
+
+
+def visible(*selectors: str, points: float = 1.0) -> Tests:
+    return Tests(tuple(selectors), points, hidden=False)
+
+
+def hidden(*selectors: str, points: float = 1.0) -> Tests:
+    return Tests(tuple(selectors), points, hidden=True)
+
+
+@dataclass(frozen=True)
+class Lab:
+    number: int
+    title: str
+    tutorial: str
+    tests: tuple[Tests, ...] = field(default_factory=tuple)
+
+    @property
+    def tag(self) -> str:
+        return f"{self.number:02d}"
+
+    def selectors(self, include_hidden: bool = True) -> list[str]:
+        return [selector for group in self.tests if include_hidden or not group.hidden
+                for selector in group.selectors]
+
+
+def _optimizer_tests(*names: str) -> tuple[str, ...]:
+    return tuple(f"tests/test_optim.py::{name}" for name in names)
+
+
+LABS: list[Lab] = [
+    Lab(1, "Tensors and broadcasting", "tutorials/01_tensors_and_broadcasting.py", (
+        visible("tests/labs/test_lab01_broadcasting.py"),
+        hidden("tests/labs/hidden/test_lab01_hidden.py"),
+    )),
+    Lab(2, "Autograd", "tutorials/02_autograd.py", (
+        visible("tests/labs/test_lab02_autograd.py"),
+        hidden("tests/labs/hidden/test_lab02_hidden.py"),
+    )),
+    Lab(3, "Modules, layers and losses", "tutorials/03_modules_layers_losses.py", (
+        visible("tests/labs/test_lab03_modules.py"),
+        hidden("tests/labs/hidden/test_lab03_hidden.py"),
+    )),
+    Lab(4, "Optimizers and the training loop", "tutorials/04_optimizers.py", (
+        visible("tests/labs/test_lab04_optimizers.py"),
+    )),
+    Lab(5, "Data pipelines", "tutorials/05_data_pipelines.py", (
+        visible("tests/labs/test_lab05_data.py"),
+    )),
+]
+
+
+def get_lab(number: int) -> Lab:
+    for lab in LABS:
+        if lab.number == number:
+            return lab
+    known = ", ".join(lab.tag for lab in LABS)
+    raise KeyError(f"no lab {number:02d} in the registry (registered: {known})")
+
+
+def parse_lab_numbers(text: str) -> list[int]:
+    """``"1-3,5"`` -> ``[1, 2, 3, 5]``; numbers may have leading zeros."""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValueError(f"lab numbers: cannot read {part!r} (write e.g. 1-3,5)") from None
+        if first > last or first < 1:
+            raise ValueError(f"lab numbers: {part!r} is not a range of positive numbers")
+        numbers.update(range(first, last + 1))
+    return sorted(numbers)
