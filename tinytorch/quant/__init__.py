@@ -1,13 +1,31 @@
 """int8 quantization: from a trained float model to the integer network a microcontroller runs.
 
+    prepared = quant.prepare(model, example_batch)      # capture, fold BN, fuse ReLU
+    quant.calibrate(prepared, train_loader, num_batches=10)
+    graph = quant.convert(prepared)                      # the int8 graph
+    quant.Int8Interpreter(graph).predict(test_images)
+
 Read the files in this order:
 
 1. ``observers.py``   watching activations to learn their ranges (calibration)
-2. ``graph.py``       the int8 graph: the contract with the interpreter and the C generator
-3. ``interpreter.py`` running an int8 graph on the integer kernels (the oracle)
+2. ``capture.py``     reading a model as layers; batch-norm folding, ReLU fusion
+3. ``prepare.py``     the observed model; calibration
+4. ``graph.py``       the int8 graph: the contract with the interpreter and the C generator
+5. ``convert.py``     the integer arithmetic of every layer, decided once
+6. ``interpreter.py`` running an int8 graph on the integer kernels (the oracle)
+7. ``fake_quant.py``  quantization-aware training
+8. ``report.py``      what quantization cost: accuracy, per-layer SQNR, size
 """
+from tinytorch.quant.capture import UnsupportedLayerError, capture
+from tinytorch.quant.convert import convert
+from tinytorch.quant.fake_quant import FakeQuantize
 from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo, load_graph, save_graph
 from tinytorch.quant.interpreter import Int8Interpreter, dequantize, quantize
+from tinytorch.quant.observers import (HistogramObserver, MinMaxObserver,
+                                       MovingAverageMinMaxObserver)
+from tinytorch.quant.prepare import PreparedModel, calibrate, prepare, prepare_qat
 
-__all__ = ["GraphError", "Int8Graph", "Int8Interpreter", "Op", "TensorInfo", "dequantize",
-           "load_graph", "quantize", "save_graph"]
+__all__ = ["FakeQuantize", "GraphError", "HistogramObserver", "Int8Graph", "Int8Interpreter",
+           "MinMaxObserver", "MovingAverageMinMaxObserver", "Op", "PreparedModel", "TensorInfo",
+           "UnsupportedLayerError", "calibrate", "capture", "convert", "dequantize", "load_graph",
+           "prepare", "prepare_qat", "quantize", "save_graph"]

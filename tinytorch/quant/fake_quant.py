@@ -1,0 +1,62 @@
+"""Fake quantization: training a float network to survive rounding.
+
+Post-training quantization rounds a finished model and hopes for the best.
+With 8-bit weights that usually works; with 4 bits, rounding each weight to
+one of 15 levels moves the network far from where training left it.
+Quantization-aware training (QAT) lets the network *see* the rounding while it
+trains, so that gradient descent can settle into weights that round well.
+
+The trick is a "fake" quantizer: in the forward pass it rounds a float tensor
+to the int8 grid and maps it straight back to float,
+
+    fake_quantize(x) = scale * (clamp(round(x / scale) + zero_point, qmin, qmax) - zero_point)
+
+so the rest of the network computes with exactly the values the integer
+hardware will see, while everything stays float (and differentiable
+elsewhere).  Rounding itself has a zero derivative almost everywhere, which
+would stop all learning.  The *straight-through estimator* pretends the
+rounding is the identity in the backward pass: the gradient flows through
+unchanged where x lies inside the representable range, and is zero where the
+clamp cut x off (moving a clipped value would not change the output).
+
+Weights are fake-quantized per output channel, symmetrically, at the chosen
+bit width; activations per tensor, asymmetrically, with the range a
+moving-average observer learns during training.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.autograd.function import Function
+from tinytorch.ops.pointwise import pass_where
+from tinytorch.tensor import Tensor
+
+
+class FakeQuantize(Function):
+    """Round to the integer grid and back; straight-through gradient inside the range."""
+
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, qmin, qmax):
+        # scale, zero_point: scalars, or arrays that broadcast against x (per channel)
+        low = scale * (qmin - zero_point)
+        high = scale * (qmax - zero_point)
+        ctx.save_for_backward((x >= low) & (x <= high))
+        q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
+        return (scale * (q - zero_point)).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return pass_where(inside, grad), None, None, None, None
+
+
+def fake_quantize_activation(x: Tensor, scale: float, zero_point: int) -> Tensor:
+    """Per-tensor asymmetric int8 fake quantization."""
+    return FakeQuantize.apply(x, scale, zero_point, -128, 127)
+
+
+def fake_quantize_weight(weight: Tensor, scales: np.ndarray, bits: int) -> Tensor:
+    """Per-output-channel symmetric fake quantization to ``bits`` bits (levels +-(2^(bits-1) - 1))."""
+    qmax = 2 ** (bits - 1) - 1
+    per_channel = scales.reshape((-1,) + (1,) * (weight.ndim - 1))
+    return FakeQuantize.apply(weight, per_channel, 0, -qmax, qmax)
