@@ -14,7 +14,24 @@ import sys
 def _demo(args: argparse.Namespace) -> int:
     from tinytorch import demo
 
-    demo.main(args.model, epochs=args.epochs, seed=args.seed, show_progress=not args.quiet)
+    result = demo.main(args.model, epochs=args.epochs, seed=args.seed,
+                       show_progress=not args.quiet)
+    if args.save:
+        from tinytorch.models import save_model
+
+        save_model(result.model, demo.MODELS[args.model][2], args.save)
+        print(f"saved {args.save}")
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from tinytorch.quant.workflow import quantize_checkpoint
+
+    report = quantize_checkpoint(args.checkpoint, out=args.out, observer=args.observer,
+                                 weight_bits=args.weight_bits, rounding=args.rounding,
+                                 calibration_batches=args.calibration_batches,
+                                 show_progress=not args.quiet)
+    print(report)
     return 0
 
 
@@ -34,13 +51,40 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--save", metavar="CHECKPOINT",
+                      help="also save the trained model here (a .npz for `tinytorch quantize`)")
     demo.set_defaults(run=_demo)
+
+    quantize = commands.add_parser(
+        "quantize", help="quantize a trained digits model to int8 and report what it cost",
+        description="Calibrate a checkpoint saved by `tinytorch demo --save` on the digits "
+                    "training set, convert it to an int8 graph, and print float vs int8 "
+                    "accuracy, per-layer SQNR and model size.")
+    quantize.add_argument("checkpoint", help="a model checkpoint (.npz) from `tinytorch demo --save`")
+    quantize.add_argument("--out", metavar="GRAPH",
+                          help="write the int8 graph here (GRAPH.json + GRAPH.npz)")
+    quantize.add_argument("--observer", choices=["minmax", "moving_average", "histogram"],
+                          default="minmax", help="activation range observer (default minmax)")
+    quantize.add_argument("--weight-bits", type=int, default=8,
+                          help="bits per weight, 2 to 8 (default 8)")
+    quantize.add_argument("--rounding", choices=["double", "single"], default="double",
+                          help="requantization rounding (default double, as TFLite Micro)")
+    quantize.add_argument("--calibration-batches", type=int, default=20,
+                          help="batches of 64 training images to calibrate on (default 20)")
+    quantize.add_argument("--quiet", action="store_true", help="no progress bars")
+    quantize.set_defaults(run=_quantize)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, RuntimeError, NotImplementedError) as error:
+        # Bad input (a missing file, a wrong checkpoint, an unsupported layer): one clear
+        # line instead of a traceback.  Programming errors (TypeError, ...) still show theirs.
+        print(f"tinytorch {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ from tinytorch.training import evaluate, train_epoch
 from tinytorch.utils.data import DataLoader, TensorDataset
 
 
-MODELS = {"mlp": (digits_mlp, "an MLP 64-128-64-10"),
-          "cnn": (digits_cnn, "a CNN (conv 1->8, pool, conv 8->16, pool, linear 64->10)")}
+MODELS = {"mlp": (digits_mlp, "an MLP 64-128-64-10", "digits_mlp"),
+          "cnn": (digits_cnn, "a CNN (conv 1->8, pool, conv 8->16, pool, linear 64->10)",
+                  "digits_cnn")}
 
 
 @dataclass

@@ -45,3 +45,31 @@ def lenet5() -> nn.Sequential:
         nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )
+
+
+# ---- checkpoints that know their architecture ------------------------------------------
+ARCHITECTURES = {"digits_mlp": digits_mlp, "digits_cnn": digits_cnn, "lenet5": lenet5}
+
+
+def save_model(model: nn.Module, architecture: str, path: str) -> None:
+    """Save ``model``'s weights with the name of its architecture, so ``load_model`` can rebuild it."""
+    from tinytorch.serialization import save
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"save_model: unknown architecture {architecture!r}; choose one of "
+                         f"{sorted(ARCHITECTURES)}")
+    save({"architecture": architecture, "state_dict": model.state_dict()}, path)
+
+
+def load_model(path: str) -> tuple[nn.Module, str]:
+    """Rebuild a model saved by ``save_model``: (model in eval mode, architecture name)."""
+    from tinytorch.serialization import CheckpointError, load
+
+    checkpoint = load(path)
+    if not (isinstance(checkpoint, dict) and checkpoint.get("architecture") in ARCHITECTURES
+            and isinstance(checkpoint.get("state_dict"), dict)):
+        raise CheckpointError(f"{path}: not a model checkpoint (expected a dict with "
+                              f"'architecture' in {sorted(ARCHITECTURES)} and 'state_dict')")
+    model = ARCHITECTURES[checkpoint["architecture"]]()
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), checkpoint["architecture"]

@@ -167,6 +167,7 @@ class Int8Graph:
         """Write ``<stem>.json`` and ``<stem>.npz`` (``path`` may name either, or the stem)."""
         self.validate()
         json_path, npz_path = graph_paths(path)
+        os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
         constants = {name: t.data for name, t in self.tensors.items() if t.is_constant}
         buffer = io.BytesIO()
         np.savez(buffer, **constants)
