@@ -176,9 +176,22 @@ def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _reordered_ikj(a, b):
+    """out = a @ b with the loops in i-k-j order.
+
+    To build: the same three loops as ``_naive_ijk``, with the two inner
+    ones swapped.  For each row i and each inner index p, read ``a[i, p]``
+    once, then add ``a[i, p] * b[p, j]`` to ``out[i, j]`` for every column j.
+    The innermost loop then walks row p of b and row i of out with unit
+    stride, and its updates do not depend on each other (no running total),
+    so the compiler can use SIMD instructions.
+
+    Worked example: a = [[1, 2]], b = [[3, 4], [5, 6]].  p = 0 adds
+    1 * [3, 4] to out[0]; p = 1 adds 2 * [5, 6]: out = [[13, 16]].
+    """
     rows, inner = a.shape
     columns = b.shape[1]
     out = np.zeros((rows, columns), dtype=a.dtype)
+    # BEGIN SOLUTION lab 07
     for i in range(rows):
         for p in range(inner):
             a_ip = a[i, p]
@@ -186,6 +199,7 @@ def _reordered_ikj(a, b):
             # updates are independent of each other, so this loop vectorizes.
             for j in range(columns):
                 out[i, j] += a_ip * b[p, j]
+    # END SOLUTION
     return out
 
 
@@ -204,8 +218,22 @@ def matmul_reordered(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop):
-    """out[rows, :] += a[rows, inner] @ b[inner, :], in i-k-j order."""
+    """out[rows, :] += a[rows, inner] @ b[inner, :], in i-k-j order.
+
+    To build: the i-k-j loops of ``_reordered_ikj`` restricted to one block:
+    i over ``range(row_start, row_stop)``, p over
+    ``range(inner_start, inner_stop)``, j over all columns.  Accumulate into
+    ``out`` (``+=``): the caller adds the blocks of the inner dimension one
+    after another.  Take ``out[i]`` and ``b[p]`` as row views before the j
+    loop, and let j run from 0: Numba lets negative indices count from the
+    end, and only a loop that starts at 0 lets it prove j >= 0, drop that
+    check and vectorize.
+
+    Worked example: with rows 0..2 and inner 0..2 of 4 x 4 matrices, the
+    call adds ``a[0:2, 0:2] @ b[0:2, :]`` to ``out[0:2, :]``.
+    """
     columns = b.shape[1]
+    # BEGIN SOLUTION lab 07
     for i in range(row_start, row_stop):
         out_row = out[i]
         for p in range(inner_start, inner_stop):
@@ -216,12 +244,26 @@ def _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop):
             # that check and vectorize.
             for j in range(columns):
                 out_row[j] += a_ip * b_row[j]
+    # END SOLUTION
 
 
 @njit(cache=True)
 def _tiled(a, b, tile_size):
+    """out = a @ b, one (row tile, inner tile) block at a time.
+
+    To build: two loops over tile starts, ``range(0, rows, tile_size)`` for
+    the rows of a and ``range(0, inner, tile_size)`` for the inner
+    dimension; the stop of each tile is its start plus ``tile_size``, clipped
+    to the matrix (the last tile may be partial).  Each block is one call of
+    ``_multiply_block``.  Row tiles outside, inner tiles inside: a row tile
+    of out is finished before the next one starts.
+
+    Worked example: rows = 5, tile_size = 2 gives the row tiles [0, 2),
+    [2, 4) and [4, 5).
+    """
     rows, inner = a.shape
     out = np.zeros((rows, b.shape[1]), dtype=a.dtype)
+    # BEGIN SOLUTION lab 07
     for row_start in range(0, rows, tile_size):
         row_stop = min(row_start + tile_size, rows)  # the last tile may be partial
         for inner_start in range(0, inner, tile_size):
@@ -229,6 +271,7 @@ def _tiled(a, b, tile_size):
             # These tile_size rows of B now serve tile_size rows of A while
             # they are still in cache, instead of one.
             _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop)
+    # END SOLUTION
     return out
 
 
@@ -245,8 +288,21 @@ def matmul_tiled(a: np.ndarray, b: np.ndarray, tile_size: int = DEFAULT_TILE_SIZ
 
 @njit(parallel=True, cache=True)
 def _parallel_tiled(a, b, tile_size):
+    """``_tiled`` with its row-tile loop spread over threads.
+
+    To build: count the row tiles (rounding up), and loop over tile
+    *numbers* with ``prange`` (prange wants a plain count, not a stepped
+    range); tile t covers rows ``[t * tile_size, (t + 1) * tile_size)``,
+    clipped.  Inside, the inner-tile loop and ``_multiply_block`` exactly as
+    in ``_tiled``.  Each thread then writes only its own rows of out.
+    Finish ``_multiply_block`` first: an exception raised inside a
+    ``prange`` loop does not reach the caller intact.
+
+    Worked example: rows = 5, tile_size = 2: three tiles (numbers 0, 1, 2).
+    """
     rows, inner = a.shape
     out = np.zeros((rows, b.shape[1]), dtype=a.dtype)
+    # BEGIN SOLUTION lab 07
     row_tiles = (rows + tile_size - 1) // tile_size
     # Iteration `tile` writes only rows [tile * tile_size, (tile + 1) * tile_size)
     # of out and only reads a and b: no two threads touch the same output element.
@@ -256,6 +312,7 @@ def _parallel_tiled(a, b, tile_size):
         for inner_start in range(0, inner, tile_size):
             inner_stop = min(inner_start + tile_size, inner)
             _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop)
+    # END SOLUTION
     return out
 
 
