@@ -30,6 +30,7 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.59"],
     extras_require={
         "dev": ["pytest>=7", "hypothesis>=6"],
+        "labs": ["matplotlib>=3.6", "jupytext>=1.14"],
     },
     entry_points={"console_scripts": ["tinytorch = tinytorch.cli:main"]},
 )
