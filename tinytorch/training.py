@@ -31,12 +31,10 @@ def train_epoch(model: Module, loader: Iterable[Any], loss_function: Any, optimi
     total_loss, batches = 0.0, 0
     bar = ProgressBar(loader, description, enabled=show_progress)
     for inputs, targets in bar:
-        # BEGIN SOLUTION lab 04
         optimizer.zero_grad()
         loss = loss_function(model(inputs), targets)
         loss.backward()
         optimizer.step()
-        # END SOLUTION
         total_loss += loss.item()
         batches += 1
         bar.set(loss=total_loss / batches)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 def topological_order(root: "Tensor") -> list["Tensor"]:
     """Tensors reachable from ``root`` that need gradients, consumers first."""
+    # BEGIN SOLUTION lab 02
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
@@ -51,6 +52,7 @@ def topological_order(root: "Tensor") -> list["Tensor"]:
                     stack.append((parent, False))
     order.reverse()
     return order
+    # END SOLUTION
 
 
 def backward(root: "Tensor", gradient: np.ndarray | None = None,
@@ -100,11 +102,14 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
                 # constant inside some backward must not turn float32 gradients into
                 # float64 ones, nor change a leaf's .grad dtype on the next backward.
                 parent_grad = parent_grad.astype(parent.data.dtype)
+            # TODO: add parent_grad into pending[id(parent)] (a tensor used twice gets the sum)
+            # BEGIN SOLUTION lab 02
             key = id(parent)
             if key in pending:
                 pending[key] = pending[key] + parent_grad
             else:
                 pending[key] = parent_grad
+            # END SOLUTION
         if not retain_graph:
             node.release()
 

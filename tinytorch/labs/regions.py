@@ -33,8 +33,10 @@ solution that would silently ship to students.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import subprocess
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,15 +112,27 @@ def _hint(lines: list[str], begin: int, end: int, scopes: list[ast.AST]) -> str:
     return "write the missing module-level code"
 
 
+def _comment_lines(text: str, path: Path) -> set[int]:
+    """0-based numbers of the lines that are a comment alone (not text inside a string)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as error:
+        raise RegionError(f"{path}: cannot read the file as Python: {error}") from None
+    return {token.start[0] - 1 for token in tokens
+            if token.type == tokenize.COMMENT and not token.line[:token.start[1]].strip()}
+
+
 def parse_source(text: str, path: Path | str) -> list[Region]:
     """Every solution region of one file's text, in order; malformed ones raise RegionError."""
     path = Path(path)
     lines = text.splitlines()
+    comments = _comment_lines(text, path) if "SOLUTION" in text.upper() else set()
     regions: list[Region] = []
     open_at: int | None = None
     open_match: re.Match[str] | None = None
     spans: list[tuple[int, int, re.Match[str]]] = []
-    for index, line in enumerate(lines):
+    for index in sorted(comments):
+        line = lines[index]
         begin, end = BEGIN_MARKER.match(line), END_MARKER.match(line)
         if begin:
             if open_at is not None:
@@ -133,7 +147,7 @@ def parse_source(text: str, path: Path | str) -> list[Region]:
                                   f"BEGIN SOLUTION at line {open_at + 1}")
             spans.append((open_at, index, open_match))
             open_at = open_match = None
-        elif LOOKS_LIKE_MARKER.search(line) and line.lstrip().startswith("#"):
+        elif LOOKS_LIKE_MARKER.search(line):
             raise RegionError(f"{path}:{index + 1}: malformed solution marker {line.strip()!r}; "
                               "write '# BEGIN SOLUTION lab NN' (two digits) or '# END SOLUTION'")
     if open_at is not None:

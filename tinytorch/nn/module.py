@@ -77,9 +77,12 @@ class Module:
                 "called Module.__init__() (call super().__init__() first)"
             )
         if isinstance(value, (Parameter, Module)):
+            # TODO: record value under name in self._parameters or self._modules (after self._forget(name))
+            # BEGIN SOLUTION lab 03
             self._forget(name)
             registry = self._parameters if isinstance(value, Parameter) else self._modules
             registry[name] = value
+            # END SOLUTION
         elif name in self._parameters or name in self._modules:
             if value is not None:  # a plain tensor or number must not silently replace a weight
                 kind = "parameter" if name in self._parameters else "child module"
@@ -272,6 +275,8 @@ class Module:
 
     def _tensors_by_name(self) -> dict[str, Tensor]:
         """What state_dict holds, as the model's own tensors (not detached copies)."""
+        # TODO: walk self.named_modules(); key every parameter and persistent buffer by its dotted name
+        # BEGIN SOLUTION lab 03
         tensors = {}
         for module_name, module in self.named_modules():
             dotted = f"{module_name}." if module_name else ""
@@ -282,6 +287,7 @@ class Module:
                 if buffer is not None and name not in module._non_persistent_buffers:
                     tensors[dotted + name] = buffer
         return tensors
+        # END SOLUTION
 
     # ----- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:

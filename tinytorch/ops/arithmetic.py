@@ -32,6 +32,7 @@ from tinytorch.autograd.function import Function
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` down to ``shape``, undoing numpy broadcasting."""
+    # BEGIN SOLUTION lab 01
     if grad.shape == shape:
         return grad
     added_axes = grad.ndim - len(shape)
@@ -43,6 +44,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if stretched_axes:
         grad = np.add.reduce(grad, axis=stretched_axes, keepdims=True)
     return grad
+    # END SOLUTION
 
 
 FLOAT64 = np.dtype(np.float64)
@@ -105,8 +107,11 @@ class Mul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         needs_a, needs_b = ctx.needs_input_grad
+        # TODO: d(a*b)/da = b and d(a*b)/db = a, each unbroadcast to its input's shape
+        # BEGIN SOLUTION lab 02
         return (unbroadcast(grad * b, np.shape(a)) if needs_a else None,
                 unbroadcast(grad * a, np.shape(b)) if needs_b else None)
+        # END SOLUTION
 
 
 class Div(Function):
@@ -119,8 +124,11 @@ class Div(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         needs_a, needs_b = ctx.needs_input_grad
+        # TODO: d(a/b)/da = 1/b and d(a/b)/db = -a/b**2, each unbroadcast to its input's shape
+        # BEGIN SOLUTION lab 02
         grad_a = unbroadcast(grad / b, np.shape(a)) if needs_a else None
         grad_b = unbroadcast(-grad * a / (b * b), np.shape(b)) if needs_b else None
+        # END SOLUTION
         return grad_a, grad_b
 
 

@@ -41,8 +41,11 @@ def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...], op: 
             f"{op}: both arguments need at least 1 dimension, got shapes "
             f"{a_shape} and {b_shape}"
         )
+    # TODO: the two inner sizes that must agree (a 1-D b is a column: its only size)
+    # BEGIN SOLUTION lab 01
     inner_a = a_shape[-1]
     inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    # END SOLUTION
     if inner_a != inner_b:
         raise RuntimeError(
             f"{op}: mat1 and mat2 shapes cannot be multiplied "
@@ -101,10 +104,13 @@ class Linear(Function):
                 f"{x.shape[-1]} features but the weight expects {weight.shape[-1]}"
             )
         ctx.save_for_backward(x, weight)
+        # TODO: y = x @ weight.T (+ bias when there is one)
+        # BEGIN SOLUTION lab 03
         out = x @ weight.T
         if bias is not None:
             out += bias
         return out
+        # END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):

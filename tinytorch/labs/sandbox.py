@@ -1,0 +1,125 @@
+"""Run a lab's tests in child processes so that one bad test costs only itself.
+
+``run_tests`` starts ``runner.py`` (a pytest run that writes one JSON line per
+event) and watches it.  Three things can go wrong in a student's code, and
+each is charged to the test that was running:
+
+* an exception or a failed assertion: pytest records it, as usual;
+* a loop in Python code: the runner's alarm raises inside the test;
+* a loop inside compiled code (the alarm cannot interrupt it) or a crash of
+  the interpreter (a segfault, ``os._exit``): the watcher sees no result for
+  the running test, kills the process group, records that test as timed out
+  or crashed, and starts a new process for the tests that have not run yet.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNNER = Path(__file__).with_name("runner.py")
+GRACE_SECONDS = 15.0  # beyond the per-test limit, for collection and the alarm to act
+
+
+@dataclass
+class TestRun:
+    """What happened to the selected tests: node id -> outcome, message, output."""
+
+    collected: list[str] = field(default_factory=list)
+    results: dict[str, dict] = field(default_factory=dict)
+    collect_errors: list[dict] = field(default_factory=list)
+    log: str = ""
+
+    def outcome(self, nodeid: str) -> str:
+        return self.results.get(nodeid, {}).get("outcome", "not run")
+
+
+def runner_command(root: Path, *, map_imports: bool = False, overlay: Path | None = None) -> list[str]:
+    command = [sys.executable, str(RUNNER), "--root", str(root)]
+    if map_imports:
+        command.append("--map-imports")
+    if overlay is not None:
+        command += ["--overlay", str(overlay)]
+    return command
+
+
+def _read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a crash
+            pass
+    return events
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def run_tests(root: Path, selectors: list[str], *, timeout: float = 60.0, map_imports: bool = False,
+              overlay: Path | None = None, env: dict[str, str] | None = None) -> TestRun:
+    """Run ``selectors`` (pytest files or node ids, relative to ``root``) with ``root`` as cwd."""
+    run = TestRun()
+    base = runner_command(root, map_imports=map_imports, overlay=overlay)
+    environment = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
+    remaining = list(selectors)
+    with tempfile.TemporaryDirectory(prefix="tinytorch-tests-") as scratch:
+        for attempt in range(1000):
+            events_path = Path(scratch) / f"events-{attempt}.jsonl"
+            log_path = Path(scratch) / f"log-{attempt}.txt"
+            with open(log_path, "w", encoding="utf-8") as log:
+                process = subprocess.Popen(
+                    [*base, "--events", str(events_path), "--timeout", str(timeout), *remaining],
+                    cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+                killed = _watch(process, events_path, timeout)
+            run.log += log_path.read_text(encoding="utf-8", errors="replace")
+            running = None
+            for event in _read_events(events_path):
+                kind = event["event"]
+                if kind == "collected" and not run.collected:
+                    run.collected = event["nodeids"]
+                elif kind == "collect_error":
+                    run.collect_errors.append(event)
+                elif kind == "start":
+                    running = event["nodeid"]
+                elif kind == "result":
+                    run.results[event["nodeid"]] = event
+                    running = None
+            if running is not None and running not in run.results:
+                message = (f"killed after {timeout:g} s without finishing (an infinite loop?)"
+                           if killed else
+                           f"the test process died (exit code {process.returncode}): a crash")
+                run.results[running] = {"nodeid": running, "outcome": "timeout" if killed else
+                                        "crashed", "message": message, "output": run.log[-4000:]}
+            remaining = [nodeid for nodeid in run.collected if nodeid not in run.results]
+            if not remaining or running is None:
+                break
+    return run
+
+
+def _watch(process: subprocess.Popen, events_path: Path, timeout: float) -> bool:
+    """Wait for ``process``; kill it when one test (or collection) overruns. True if killed."""
+    last_progress, seen = time.monotonic(), 0
+    while process.poll() is None:
+        time.sleep(0.1)
+        size = events_path.stat().st_size if events_path.exists() else 0
+        if size != seen:
+            seen, last_progress = size, time.monotonic()
+        elif time.monotonic() - last_progress > timeout + GRACE_SECONDS:
+            _kill(process)
+            return True
+    return False

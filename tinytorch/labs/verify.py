@@ -1,0 +1,137 @@
+"""The three invariants of every lab, checked by running its tests on stubbed copies.
+
+For each registered lab NN:
+
+(a) the reference (the package as it is) passes all of NN's tests;
+(b) with NN's regions stubbed, every one of NN's graded tests fails: no test
+    gives away points for code the student has not written;
+(c) with every *later* lab stubbed, NN's tests still pass: a lab never
+    depends on code that students only write in a later week.
+
+A stubbed copy is not a copy of the repository.  Only the files holding
+stubbed regions are written, into an *overlay* folder; the test process
+imports every other file from the original tree (``runner.py``'s import
+finder).  Unchanged files keep their path, so Numba's on-disk cache, which is
+keyed by source path, stays valid and no kernel is recompiled.  When an
+overlay does replace a kernel file, those runs set ``NUMBA_DISABLE_JIT=1``:
+compiling the copied kernels would cost far more than running the small lab
+tests in plain Python.
+
+The runs are independent, so two go at once.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .regions import find_regions, stub_source
+from .registry import LABS, Lab
+from .sandbox import TestRun, run_tests
+
+
+@dataclass
+class Check:
+    lab: Lab
+    invariant: str  # "a", "b" or "c"
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def write_overlay(root: Path, labs: set[int], overlay: Path) -> list[Path]:
+    """Write the files of ``root`` holding regions of ``labs``, stubbed, under ``overlay``."""
+    written = []
+    for relative in find_regions(root, labs):
+        target = overlay / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(stub_source((root / relative).read_text(encoding="utf-8"), relative, labs),
+                          encoding="utf-8")
+        written.append(relative)
+    return written
+
+
+def _run_stubbed(root: Path, labs: set[int], selectors: list[str], timeout: float) -> TestRun:
+    with tempfile.TemporaryDirectory(prefix="tinytorch-overlay-") as folder:
+        overlay = Path(folder)
+        written = write_overlay(root, labs, overlay)
+        env = {"NUMBA_DISABLE_JIT": "1"} if any(path.parts[0] == "kernels" for path in written) else {}
+        return run_tests(root, selectors, timeout=timeout, map_imports=True, overlay=overlay, env=env)
+
+
+def _tests_of(lab: Lab, run: TestRun) -> list[str]:
+    from .grade import _belongs
+
+    return [nodeid for nodeid in run.collected
+            if any(_belongs(nodeid, selector) for selector in lab.selectors())]
+
+
+def _describe(run: TestRun, nodeid: str) -> str:
+    result = run.results.get(nodeid, {})
+    return f"{nodeid}: {run.outcome(nodeid)} {result.get('message', '')}".rstrip()
+
+
+def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
+           stream: TextIO | None = sys.stdout) -> list[Check]:
+    """Check invariants (a), (b) and (c) for ``labs`` (default: every registered lab)."""
+    labs = list(LABS if labs is None else labs)
+    root = root.resolve()
+    region_labs = {region.lab for regions in find_regions(root).values() for region in regions}
+    checks: list[Check] = []
+
+    def report(check: Check) -> None:
+        checks.append(check)
+        if stream is not None:
+            status = "ok" if check.ok else "FAILED"
+            print(f"lab {check.lab.tag} ({check.invariant}) {status}", file=stream)
+            for problem in check.problems:
+                print(f"    {problem}", file=stream)
+
+    missing = {lab.number: [s for s in lab.selectors() if not (root / s.split("::")[0]).exists()]
+               for lab in labs}
+    all_selectors = [s for lab in labs for s in lab.selectors() if s not in missing[lab.number]]
+    jobs = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs["reference"] = pool.submit(run_tests, root, all_selectors, timeout=timeout,
+                                        map_imports=True)
+        for lab in labs:
+            selectors = [s for s in lab.selectors() if s not in missing[lab.number]]
+            jobs[(lab.number, "b")] = pool.submit(_run_stubbed, root, {lab.number}, selectors, timeout)
+            later = {number for number in region_labs if number > lab.number}
+            if later:
+                jobs[(lab.number, "c")] = pool.submit(_run_stubbed, root, later, selectors, timeout)
+        reference = jobs["reference"].result()
+        for lab in labs:
+            problems = [f"missing test file {s}" for s in missing[lab.number]]
+            tests = _tests_of(lab, reference)
+            if not tests:
+                problems.append("no tests collected" + (": " + reference.log[-1500:]
+                                                        if reference.collect_errors else ""))
+            problems += [_describe(reference, t) for t in tests if reference.outcome(t) != "passed"]
+            problems += [f"cannot collect {e['nodeid']}: {e['message']}" for e in reference.collect_errors
+                         if any(s.startswith(e["nodeid"]) for s in lab.selectors())]
+            report(Check(lab, "a", problems))
+
+            if lab.number not in region_labs:
+                report(Check(lab, "b", ["the lab has no solution regions"]))
+            else:
+                stubbed = jobs[(lab.number, "b")].result()
+                problems = [f"passes with lab {lab.tag} stubbed: {t}" for t in _tests_of(lab, stubbed)
+                            if stubbed.outcome(t) in ("passed", "skipped")]
+                report(Check(lab, "b", problems))
+
+            if (lab.number, "c") in jobs:
+                later_run = jobs[(lab.number, "c")].result()
+                problems = [_describe(later_run, t) for t in _tests_of(lab, later_run)
+                            if later_run.outcome(t) != "passed"]
+                if len(_tests_of(lab, later_run)) < len(tests):
+                    problems.append("some tests cannot even be collected with later labs stubbed")
+                report(Check(lab, "c", problems))
+            else:
+                report(Check(lab, "c", []))
+    return checks
