@@ -1,0 +1,132 @@
+/* Int8 2-D convolution (NHWC), as TFLite's ConvPerChannel computes it.
+ *
+ *   acc = bias[o] + sum over the window and the group's input channels of
+ *             weight[o][ky][kx][c] * (input[iy][ix][c] - input_zero_point)
+ *   output[oy][ox][o] = requantize(acc)
+ *
+ * A window position outside the image is skipped: TFLite pads with the real
+ * value 0, which is the zero point, and (zero point - zero point) adds
+ * nothing.  Output channel o belongs to group o / (out / groups) and reads
+ * that group's slice of input channels, as in PyTorch.
+ *
+ * On a Cortex-M4/M7 an ungrouped convolution takes the DSP path instead: two
+ * receptive fields at a time are copied, minus the zero point, into int16
+ * columns (im2col), and tt_matmul_dsp multiplies them by two filters at once
+ * with SMLAD, two multiply-adds per instruction.  Sums modulo 2^32 do not
+ * depend on their order, so both paths give the same bytes.
+ */
+#include "tinytorch_kernels.h"
+#include "requantize.h"
+
+static void conv2d_reference(const tt_window *w, int32_t groups, const tt_quantization *q,
+                             const int8_t *input, const int8_t *weight, const int32_t *bias,
+                             const int32_t *multiplier, const int32_t *shift,
+                             int8_t *output) {
+    const int32_t in_per_group = w->input_channels / groups;
+    const int32_t out_per_group = w->output_channels / groups;
+    int32_t oy, ox, o, ky, kx, c;
+    for (oy = 0; oy < w->output_height; ++oy) {
+        for (ox = 0; ox < w->output_width; ++ox) {
+            for (o = 0; o < w->output_channels; ++o) {
+                const int32_t first_channel = (o / out_per_group) * in_per_group;
+                int32_t acc = 0;
+                for (ky = 0; ky < w->kernel_height; ++ky) {
+                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    if (iy < 0 || iy >= w->input_height) {
+                        continue;
+                    }
+                    for (kx = 0; kx < w->kernel_width; ++kx) {
+                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int8_t *pixel;
+                        const int8_t *filter;
+                        if (ix < 0 || ix >= w->input_width) {
+                            continue;
+                        }
+                        pixel = input + (iy * w->input_width + ix) * w->input_channels + first_channel;
+                        filter = weight + ((o * w->kernel_height + ky) * w->kernel_width + kx) * in_per_group;
+                        for (c = 0; c < in_per_group; ++c) {
+                            acc += filter[c] * (pixel[c] - q->input_zero_point);
+                        }
+                    }
+                }
+                acc = tt_wrapping_add(acc, bias[o]);
+                *output++ = tt_requantize(acc, multiplier[o], shift[o], q->output_zero_point,
+                                          q->act_min, q->act_max, q->single_rounding);
+            }
+        }
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* Where element k of a receptive field goes in an int16 column: within each
+ * group of four, the order x0 x2 x1 x3, which is the order in which SXTB16
+ * unpacks four int8 weights (tt_matmul_dsp).  A tail of fewer than four
+ * stays in place. */
+static int32_t reordered(int32_t k, int32_t depth_in_fours) {
+    if (k >= depth_in_fours) {
+        return k;
+    }
+    return (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1);
+}
+
+/* One receptive field, minus the zero point, as an int16 column (0 outside the image). */
+static void im2col(const tt_window *w, const tt_quantization *q, const int8_t *input,
+                   int32_t position, int16_t *column) {
+    const int32_t depth = w->kernel_height * w->kernel_width * w->input_channels;
+    const int32_t depth_in_fours = depth & ~3;
+    const int32_t oy = position / w->output_width;
+    const int32_t ox = position % w->output_width;
+    int32_t ky, kx, c, k = 0;
+    for (ky = 0; ky < w->kernel_height; ++ky) {
+        const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+        for (kx = 0; kx < w->kernel_width; ++kx) {
+            const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+            const int inside = iy >= 0 && iy < w->input_height && ix >= 0 && ix < w->input_width;
+            const int8_t *pixel = inside ? input + (iy * w->input_width + ix) * w->input_channels
+                                         : input;
+            for (c = 0; c < w->input_channels; ++c, ++k) {
+                column[reordered(k, depth_in_fours)] =
+                    (int16_t)(inside ? pixel[c] - q->input_zero_point : 0);
+            }
+        }
+    }
+}
+
+static void conv2d_dsp(const tt_window *w, const tt_quantization *q, const int8_t *input,
+                       const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
+                       const int32_t *shift, int8_t *output, int16_t *scratch) {
+    const int32_t depth = w->kernel_height * w->kernel_width * w->input_channels;
+    const int32_t positions = w->output_height * w->output_width;
+    int16_t *column0 = scratch;
+    int16_t *column1 = scratch + depth;
+    int32_t position;
+    for (position = 0; position + 1 < positions; position += 2) {
+        im2col(w, q, input, position, column0);
+        im2col(w, q, input, position + 1, column1);
+        tt_matmul_dsp(weight, w->output_channels, depth, column0, column1, bias, multiplier,
+                      shift, q, output + position * w->output_channels,
+                      output + (position + 1) * w->output_channels);
+    }
+    if (position < positions) {
+        im2col(w, q, input, position, column0);
+        tt_matmul_dsp(weight, w->output_channels, depth, column0, 0, bias, multiplier, shift,
+                      q, output + position * w->output_channels, 0);
+    }
+}
+#endif
+
+void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
+               const int8_t *input, const int8_t *weight, const int32_t *bias,
+               const int32_t *multiplier, const int32_t *shift, int8_t *output,
+               int16_t *scratch) {
+#if defined(__ARM_FEATURE_DSP)
+    if (groups == 1) {
+        conv2d_dsp(window, quantization, input, weight, bias, multiplier, shift, output,
+                   scratch);
+        return;
+    }
+#endif
+    (void)scratch;
+    conv2d_reference(window, groups, quantization, input, weight, bias, multiplier, shift,
+                     output);
+}

@@ -1,0 +1,131 @@
+/* Int8 depthwise convolution (NHWC), as TFLite's DepthwiseConvPerChannel computes it.
+ *
+ * Each input channel c has its own filters, depth_multiplier of them
+ * (output_channels / input_channels); output channel o = c * depth_multiplier + j:
+ *
+ *   acc = bias[o] + sum over the window of
+ *             weight[ky][kx][o] * (input[iy][ix][c] - input_zero_point)
+ *
+ * The weights are in TFLite's depthwise layout [kh][kw][out], so the weights
+ * of neighbouring channels sit side by side, like the channels of a pixel.
+ * Window positions outside the image are skipped (they hold the zero point).
+ *
+ * A receptive field has only kh * kw products per output, so on a
+ * Cortex-M4/M7 the DSP path works across channels instead: one 32-bit load
+ * brings four channels of a pixel, another the four matching weights, SXTB16
+ * widens each to two pairs of int16, SADD16 subtracts the zero point from two
+ * inputs at once, and SMLABB / SMLATT multiply-add the bottom and top halves:
+ * four channels advance together.  Used when the depth multiplier is 1; the
+ * sums are the same integers, so the bytes are too.
+ */
+#include "tinytorch_kernels.h"
+#include "requantize.h"
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#endif
+
+/* The valid window rows (or columns) [*first, *last) for an output position. */
+static void window_inside(int32_t out_index, int32_t stride, int32_t pad, int32_t dilation,
+                          int32_t kernel, int32_t size, int32_t *first, int32_t *last) {
+    const int32_t origin = out_index * stride - pad;
+    int32_t k = 0;
+    while (k < kernel && origin + k * dilation < 0) {
+        ++k;
+    }
+    *first = k;
+    while (k < kernel && origin + k * dilation < size) {
+        ++k;
+    }
+    *last = k;
+}
+
+static int8_t requantize_channel(int32_t acc, const int32_t *bias, int32_t o,
+                                 const int32_t *multiplier, const int32_t *shift,
+                                 const tt_quantization *q) {
+    return tt_requantize(tt_wrapping_add(acc, bias[o]), multiplier[o], shift[o],
+                         q->output_zero_point, q->act_min, q->act_max, q->single_rounding);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* Four bytes as one little-endian word: a single LDR once compiled. */
+static uint32_t load_word(const int8_t *bytes) {
+    const uint8_t *b = (const uint8_t *)bytes;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+/* Four channels [o, o + 4) of one output pixel; depth multiplier 1. */
+static void four_channels(const tt_window *w, const tt_quantization *q, const int8_t *input,
+                          const int8_t *weight, int32_t oy, int32_t ox, int32_t o,
+                          int32_t ky_first, int32_t ky_last, int32_t kx_first, int32_t kx_last,
+                          int32_t acc[4]) {
+    const int16x2_t minus_zero_point =
+        (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+    int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, ky, kx;
+    for (ky = ky_first; ky < ky_last; ++ky) {
+        const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+        for (kx = kx_first; kx < kx_last; ++kx) {
+            const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+            const uint32_t x = load_word(input + (iy * w->input_width + ix) * w->input_channels + o);
+            const uint32_t f = load_word(weight + (ky * w->kernel_width + kx) * w->output_channels + o);
+            const int16x2_t x_even = __sadd16(__sxtb16(x), minus_zero_point);
+            const int16x2_t x_odd = __sadd16(__sxtb16(__ror(x, 8)), minus_zero_point);
+            const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
+            acc0 = __smlabb(f_even, x_even, acc0);
+            acc2 = __smlatt(f_even, x_even, acc2);
+            acc1 = __smlabb(f_odd, x_odd, acc1);
+            acc3 = __smlatt(f_odd, x_odd, acc3);
+        }
+    }
+    acc[0] = acc0;
+    acc[1] = acc1;
+    acc[2] = acc2;
+    acc[3] = acc3;
+}
+#endif
+
+void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int8_t *input,
+                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
+                         const int32_t *shift, int8_t *output) {
+    const int32_t depth_multiplier = w->output_channels / w->input_channels;
+    int32_t oy, ox, o, ky, kx;
+    for (oy = 0; oy < w->output_height; ++oy) {
+        int32_t ky_first, ky_last;
+        window_inside(oy, w->stride_height, w->pad_top, w->dilation_height, w->kernel_height,
+                      w->input_height, &ky_first, &ky_last);
+        for (ox = 0; ox < w->output_width; ++ox) {
+            int32_t kx_first, kx_last;
+            window_inside(ox, w->stride_width, w->pad_left, w->dilation_width, w->kernel_width,
+                          w->input_width, &kx_first, &kx_last);
+            o = 0;
+#if defined(__ARM_FEATURE_DSP)
+            if (depth_multiplier == 1) {
+                for (; o + 4 <= w->output_channels; o += 4) {
+                    int32_t acc[4], i;
+                    four_channels(w, q, input, weight, oy, ox, o, ky_first, ky_last, kx_first,
+                                  kx_last, acc);
+                    for (i = 0; i < 4; ++i) {
+                        output[o + i] = requantize_channel(acc[i], bias, o + i, multiplier,
+                                                           shift, q);
+                    }
+                }
+            }
+#endif
+            for (; o < w->output_channels; ++o) {
+                const int32_t c = o / depth_multiplier;
+                int32_t acc = 0;
+                for (ky = ky_first; ky < ky_last; ++ky) {
+                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    for (kx = kx_first; kx < kx_last; ++kx) {
+                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int8_t x = input[(iy * w->input_width + ix) * w->input_channels + c];
+                        const int8_t f = weight[(ky * w->kernel_width + kx) * w->output_channels + o];
+                        acc += f * (x - q->input_zero_point);
+                    }
+                }
+                output[o] = requantize_channel(acc, bias, o, multiplier, shift, q);
+            }
+            output += w->output_channels;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/* Requantization: an int32 accumulator times a real multiplier, in integers.
+ *
+ * The real multiplier M = input_scale * weight_scale / output_scale was
+ * written ahead of time as multiplier * 2^(shift - 31), with multiplier a
+ * 31-bit fraction (tinytorch.kernels.int8.quantize_multiplier).  These
+ * helpers apply it with integer multiplies, adds and shifts, exactly as
+ * TFLite does (tinytorch/kernels/int8/requantize.py explains the math):
+ *
+ *   double rounding (TFLite Micro, CMSIS-NN):
+ *       high = round(x * 2^max(shift, 0) * multiplier / 2^31)   ties up
+ *       result = round(high / 2^max(-shift, 0))                  ties away from 0
+ *   single rounding (LiteRT):
+ *       result = (x * multiplier + 2^(30 - shift)) >> (31 - shift)  in 64 bits
+ *
+ * Signed overflow is undefined behaviour in C, while the Python reference
+ * wraps like a 32-bit register; wherever a sum may wrap, it is done in
+ * unsigned arithmetic (tt_wrapping_add), which wraps by definition.  Right
+ * shifts of negative numbers are arithmetic on every compiler this project
+ * targets.
+ */
+#ifndef TINYTORCH_REQUANTIZE_H
+#define TINYTORCH_REQUANTIZE_H
+
+#include <stdint.h>
+
+static inline int32_t tt_wrapping_add(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* round(a * b / 2^31), ties upward; INT32_MIN * INT32_MIN (= +1.0) saturates.
+ * floor((ab + 2^30) / 2^31) equals TFLite's nudge-and-truncate for every
+ * product, and compiles to one multiply-accumulate and a shift. */
+static inline int32_t tt_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* round(x / 2^exponent) for 0 <= exponent <= 31, ties away from zero. */
+static inline int32_t tt_rounding_divide_by_power_of_two(int32_t x, int32_t exponent) {
+    const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+static inline int32_t tt_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
+                                                          int32_t shift,
+                                                          int32_t single_rounding) {
+    if (single_rounding) {
+        const int32_t total_shift = 31 - shift;
+        const int64_t rounding_term = (int64_t)1 << (total_shift - 1);
+        return (int32_t)(((int64_t)x * multiplier + rounding_term) >> total_shift);
+    } else {
+        const int32_t left_shift = shift > 0 ? shift : 0;
+        const int32_t right_shift = shift > 0 ? 0 : -shift;
+        const int32_t shifted = (int32_t)((uint32_t)x << left_shift);  /* wraps, as int32 does */
+        return tt_rounding_divide_by_power_of_two(
+            tt_saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift);
+    }
+}
+
+/* The tail of every layer with weights: rescale, add the output zero point
+ * (an int32 add, which may wrap like the reference's), clamp. */
+static inline int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t shift,
+                                   int32_t output_zero_point, int32_t act_min,
+                                   int32_t act_max, int32_t single_rounding) {
+    int32_t value = tt_multiply_by_quantized_multiplier(accumulator, multiplier, shift,
+                                                        single_rounding);
+    value = tt_wrapping_add(value, output_zero_point);
+    if (value < act_min) {
+        value = act_min;
+    }
+    if (value > act_max) {
+        value = act_max;
+    }
+    return (int8_t)value;
+}
+
+#endif

@@ -1,0 +1,94 @@
+/* The TinyTorch int8 kernels: what a generated model calls.
+ *
+ * Every kernel computes exactly what the Python kernels of
+ * tinytorch.kernels.int8 compute, byte for byte: TFLite's integer arithmetic
+ * (int8 activations NHWC, int8 symmetric weights, int32 biases, per-channel
+ * multipliers and shifts, the activation clamp).  Each kernel is plain C99 in
+ * a file of its own, written to be read; on a Cortex-M4/M7 (the compiler
+ * defines __ARM_FEATURE_DSP) the convolutions and the fully connected layer
+ * take a second path built on the DSP extension's SIMD instructions, which
+ * gives the same bytes faster.
+ *
+ * Every public name starts with tt_ (TinyTorch) so that it cannot collide with
+ * the application's own names.  Nothing here allocates: the caller passes
+ * every buffer, and the arena that holds the activations belongs to the
+ * generated model.
+ */
+#ifndef TINYTORCH_KERNELS_H
+#define TINYTORCH_KERNELS_H
+
+#include <stdint.h>
+
+/* How an int32 accumulator becomes an int8 output (requantize.h). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t act_min;          /* the output clamp: a fused ReLU / ReLU6, or [-128, 127] */
+    int32_t act_max;
+    int32_t single_rounding;  /* 0: double rounding (TFLite Micro, CMSIS-NN); 1: single (LiteRT) */
+} tt_quantization;
+
+/* The geometry of a sliding window, shared by convolution and pooling.
+ * Padding at the bottom and right follows from the output size. */
+typedef struct {
+    int32_t input_height, input_width, input_channels;
+    int32_t output_height, output_width, output_channels;
+    int32_t kernel_height, kernel_width;
+    int32_t stride_height, stride_width;
+    int32_t dilation_height, dilation_width;
+    int32_t pad_top, pad_left;
+} tt_window;
+
+/* Convolution; weight [out][kh][kw][in / groups].  scratch: int16 room for
+ * two receptive fields (2 * kh * kw * in) on the DSP path, unused (may be 0)
+ * otherwise. */
+void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
+               const int8_t *input, const int8_t *weight, const int32_t *bias,
+               const int32_t *multiplier, const int32_t *shift, int8_t *output,
+               int16_t *scratch);
+
+/* Depthwise convolution with depth multiplier output_channels / input_channels;
+ * weight in TFLite's depthwise layout [kh][kw][out]. */
+void tt_depthwise_conv2d(const tt_window *window, const tt_quantization *quantization,
+                         const int8_t *input, const int8_t *weight, const int32_t *bias,
+                         const int32_t *multiplier, const int32_t *shift, int8_t *output);
+
+/* Fully connected; weight [out][in].  scratch: int16 room for `in` values on
+ * the DSP path, unused (may be 0) otherwise. */
+void tt_fully_connected(int32_t in_features, int32_t out_features,
+                        const tt_quantization *quantization, const int8_t *input,
+                        const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
+                        const int32_t *shift, int8_t *output, int16_t *scratch);
+
+/* Pooling keeps the input's scale and zero point: only act_min / act_max are used. */
+void tt_max_pool2d(const tt_window *window, int32_t act_min, int32_t act_max,
+                   const int8_t *input, int8_t *output);
+void tt_avg_pool2d(const tt_window *window, int32_t act_min, int32_t act_max,
+                   const int8_t *input, int8_t *output);
+void tt_global_avg_pool2d(int32_t height, int32_t width, int32_t channels, int32_t act_min,
+                          int32_t act_max, const int8_t *input, int8_t *output);
+
+/* Elementwise a + b with TFLite's ADD arithmetic (tinytorch.kernels.int8.add). */
+typedef struct {
+    int32_t a_zero_point, a_multiplier, a_shift;
+    int32_t b_zero_point, b_multiplier, b_shift;
+    int32_t output_zero_point, output_multiplier, output_shift;
+    int32_t left_shift;
+    int32_t act_min, act_max;
+    int32_t single_rounding;
+} tt_add_parameters;
+
+void tt_add(const tt_add_parameters *parameters, int32_t size, const int8_t *a,
+            const int8_t *b, int8_t *output);
+
+#if defined(__ARM_FEATURE_DSP)
+/* The DSP path's shared inner product (matmul_dsp.c). */
+void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,
+                                  int16_t *expanded);
+void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
+                   const int16_t *column0, const int16_t *column1, const int32_t *bias,
+                   const int32_t *multiplier, const int32_t *shift,
+                   const tt_quantization *quantization, int8_t *output0, int8_t *output1);
+#endif
+
+#endif
