@@ -1,0 +1,278 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lab 03 — Modules, layers and losses
+#
+# A neural network is a function with parameters. `nn.Module` packages the
+# two: a subclass assigns its parameters and sub-modules as attributes in
+# `__init__` and computes its output in `forward`. Assigning is enough to
+# *register* them, so `model.parameters()` finds every weight of a model of any
+# depth, and `state_dict()` names each one for a checkpoint.
+#
+# Layers are modules: `Linear` computes `x W^T + b` (weight shaped
+# `(out_features, in_features)`, PyTorch's layout), `ReLU` keeps the positive
+# part. Losses are modules too: `MSELoss` for regression and
+# `CrossEntropyLoss` for classification, whose gradient with respect to the
+# logits is simply `softmax(logits) - one_hot(target)`.
+#
+# Read along in `tinytorch/nn/module.py`, `tinytorch/nn/linear.py`,
+# `tinytorch/nn/init.py`, `tinytorch/nn/activation.py`, `tinytorch/nn/loss.py`
+# and `tinytorch/ops/loss.py`.
+
+# %%
+import ast
+import importlib.util
+import os
+import pathlib
+import tempfile
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinytorch
+from tinytorch import nn
+from tinytorch.nn import functional as F
+tinytorch.manual_seed(0)
+
+# In Jupyter the figures appear inline; as a script without a display
+# (matplotlib's Agg backend) they are saved as PNG files instead.
+HEADLESS = matplotlib.get_backend().lower() == "agg"
+PLOT_DIR = pathlib.Path(os.environ.get("TINYTORCH_PLOT_DIR",
+                                       pathlib.Path(tempfile.gettempdir()) / "tinytorch-plots"))
+
+
+def show(figure: plt.Figure, name: str) -> None:
+    if HEADLESS:
+        PLOT_DIR.mkdir(parents=True, exist_ok=True)
+        figure.savefig(PLOT_DIR / f"{name}.png", dpi=90, bbox_inches="tight")
+        plt.close(figure)
+        print(f"figure saved to {PLOT_DIR / name}.png")
+    else:
+        plt.show()
+
+
+# %% [markdown]
+# ## Where you write code
+# This lab's solution regions: the cell below asks the source itself where they
+# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
+# `NotImplementedError("Lab 03: ...")` each region became). Each function's
+# docstring says what to build, how, and gives a worked example.
+
+# %%
+def solution_regions(lab: int) -> list[tuple[str, int, str]]:
+    """(file, line, function) of every place lab ``lab`` asks you to fill in."""
+    markers = (f"BEGIN SOLUTION lab {lab:02d}", f'NotImplementedError("Lab {lab:02d}')
+    roots = {pathlib.Path(location).resolve()
+             for package in ("tinytorch", "tinytorch.kernels")
+             for location in importlib.util.find_spec(package).submodule_search_locations}
+    files = sorted({path.resolve() for root in roots for path in root.rglob("*.py")})
+    found = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if not any(marker in text for marker in markers):
+            continue
+        definitions = [node for node in ast.walk(ast.parse(text))
+                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+        for number, line in enumerate(text.splitlines(), start=1):
+            if any(marker in line for marker in markers):
+                around = sorted((node for node in definitions
+                                 if node.lineno <= number <= node.end_lineno),
+                                key=lambda node: node.lineno)
+                name = ".".join(node.name for node in around) or "(module level)"
+                found.append((f"{path.parent.name}/{path.name}", number, name))
+    return found
+
+
+for file, line, function in solution_regions(3):
+    print(f"{file}:{line:<5} {function}")
+
+# %% [markdown]
+# ## A module of your own
+# Parameters and sub-modules assigned in `__init__` are registered under their
+# attribute names; `named_parameters` walks the tree.
+
+# %%
+class TwoLayerNet(nn.Module):
+    def __init__(self, inputs: int, hidden: int, outputs: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(inputs, hidden)
+        self.activation = nn.ReLU()
+        self.output = nn.Linear(hidden, outputs)
+
+    def forward(self, x):
+        return self.output(self.activation(self.hidden(x)))
+
+
+net = TwoLayerNet(4, 8, 3)
+print(net)
+for name, parameter in net.named_parameters():
+    print(f"{name:15} {str(parameter.shape):8} {parameter.dtype}")
+count = sum(parameter.numel() for parameter in net.parameters())
+print("parameters:", count)
+assert count == 4 * 8 + 8 + 8 * 3 + 3
+
+# %% [markdown]
+# `state_dict` is the flat, ordered mapping a checkpoint stores. Loading it
+# into a fresh network of the same shape reproduces the outputs exactly.
+
+# %%
+x = tinytorch.randn(5, 4)
+copy = TwoLayerNet(4, 8, 3)
+print("before loading, same output:", np.array_equal(copy(x).data, net(x).data))
+copy.load_state_dict(net.state_dict())
+print("after loading,  same output:", np.array_equal(copy(x).data, net(x).data))
+assert np.array_equal(copy(x).data, net(x).data)
+
+# %% [markdown]
+# ## Experiment 1: why the initial weights are scaled
+# `Linear` draws its weights uniformly from ±1/sqrt(in_features) (PyTorch's
+# default; `tinytorch/nn/init.py` derives it). Pass a batch through a stack of
+# twelve Linear + ReLU layers and watch the spread of the activations, once
+# with that initialization and once with standard normal weights.
+
+# %%
+width, depth = 128, 12
+batch = tinytorch.randn(256, width)
+spreads = {"default (±1/sqrt(fan_in))": [], "standard normal": []}
+layers = [nn.Linear(width, width) for _ in range(depth)]
+with tinytorch.no_grad():
+    for label, spread in spreads.items():
+        activation = batch
+        for layer in layers:
+            weight = layer.weight if label.startswith("default") else \
+                tinytorch.randn(width, width)
+            activation = tinytorch.relu(activation @ weight.T + layer.bias)
+            spread.append(float(activation.std().item()))
+        print(f"{label:28} std after layer 1: {spread[0]:.3g}, after layer {depth}: "
+              f"{spread[-1]:.3g}")
+
+bound = float(np.abs(layers[0].weight.data).max())
+print(f"largest initial |weight| of Linear({width}, {width}): {bound:.4f} "
+      f"(1/sqrt({width}) = {1 / np.sqrt(width):.4f})")
+
+figure, axis = plt.subplots(figsize=(6, 3.5))
+for label, spread in spreads.items():
+    axis.semilogy(range(1, depth + 1), spread, "o-", label=label)
+axis.set_xlabel("layer")
+axis.set_ylabel("std of the activations")
+axis.legend()
+axis.set_title("Scale of the initial weights decides what reaches the loss")
+show(figure, "03_activation_spread")
+
+# %% [markdown]
+# With standard normal weights the activations grow by a roughly constant
+# factor per layer, so after twelve layers they are enormous
+# (and the gradients with them); the default initialization keeps them from
+# exploding. (It shrinks them slowly instead: ReLU halves the variance, which
+# is why ReLU networks often use Kaiming's sqrt(2) gain.)
+#
+# ## Losses
+# `CrossEntropyLoss` takes raw scores (logits) and class indices. It equals
+# `-log_softmax(logits)[target]` averaged over the batch, and its gradient
+# is `(softmax - one_hot) / batch`.
+
+# %%
+logits = tinytorch.randn(6, 4, requires_grad=True)
+target = tinytorch.tensor([0, 3, 1, 1, 2, 0])
+loss = nn.CrossEntropyLoss()(logits, target)
+loss.backward()
+
+log_probabilities = logits.data - np.log(np.exp(logits.data).sum(axis=1, keepdims=True))
+by_hand = -log_probabilities[np.arange(6), target.data].mean()
+probabilities = np.exp(log_probabilities)
+one_hot = np.eye(4)[target.data]
+print(f"cross-entropy: {loss.item():.6f}, by hand: {by_hand:.6f}")
+print("gradient = (softmax - one_hot) / N:",
+      np.allclose(logits.grad.data, (probabilities - one_hot) / 6, atol=1e-6))
+assert np.isclose(loss.item(), by_hand, atol=1e-5)
+
+# %% [markdown]
+# ## Experiment 2: the shape of the losses
+# For two classes, plot the cross-entropy of the correct class against the
+# margin (its logit minus the other's), beside the squared error of a
+# regression as a function of the error. Cross-entropy never reaches zero, and
+# keeps a gradient of almost exactly -1 for badly wrong predictions, where
+# squared error's gradient grows without bound.
+
+# %%
+margins = tinytorch.linspace(-6, 6, 241, requires_grad=True)
+two_logits = tinytorch.stack([margins, tinytorch.zeros(241)], dim=1)
+cross_entropy = F.cross_entropy(two_logits, tinytorch.zeros(241, dtype=tinytorch.int64),
+                                reduction="sum")
+cross_entropy.backward()
+errors = tinytorch.linspace(-3, 3, 121, requires_grad=True)
+squared = F.mse_loss(errors, tinytorch.zeros(121), reduction="sum")
+squared.backward()
+
+figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+with tinytorch.no_grad():
+    left.plot(margins.data, F.cross_entropy(two_logits, tinytorch.zeros(241, dtype=tinytorch.int64),
+                                            reduction="none").data, label="loss")
+left.plot(margins.data, margins.grad.data, label="d loss / d margin")
+left.set_xlabel("margin of the correct class")
+left.set_title("cross-entropy")
+left.legend()
+right.plot(errors.data, errors.data ** 2, label="loss")
+right.plot(errors.data, errors.grad.data, label="d loss / d error")
+right.set_xlabel("prediction - target")
+right.set_title("squared error")
+right.legend()
+show(figure, "03_losses")
+
+# %% [markdown]
+# ## Experiment 3: fit a curve with plain gradient descent
+# Everything of this lab together: a module, a loss, `backward`, and a
+# hand-written update `w -= lr * grad` (the optimizers of Lab 04 package
+# exactly this). The network learns sin(3x) on [-1, 1] from 256 samples.
+
+# %%
+tinytorch.manual_seed(1)
+inputs = tinytorch.linspace(-1, 1, 256).reshape(256, 1)
+targets = tinytorch.tensor(np.sin(3 * inputs.data))
+model = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+loss_function = nn.MSELoss()
+learning_rate = 0.05
+history = []
+for step in range(1500):
+    model.zero_grad()
+    loss = loss_function(model(inputs), targets)
+    loss.backward()
+    with tinytorch.no_grad():
+        for parameter in model.parameters():
+            parameter.data -= learning_rate * parameter.grad.data
+    history.append(loss.item())
+print(f"loss after 1 step: {history[0]:.4f}, after {len(history)} steps: {history[-1]:.5f}")
+assert history[-1] < history[0] / 10
+
+figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+left.semilogy(history)
+left.set_xlabel("step")
+left.set_ylabel("mean squared error")
+with tinytorch.no_grad():
+    fitted = model(inputs).data
+right.plot(inputs.data, targets.data, label="sin(3x)")
+right.plot(inputs.data, fitted, "--", label="network")
+right.legend()
+show(figure, "03_curve_fit")
+
+# %% [markdown]
+# The long, slow tail of the loss curve is typical of plain gradient descent
+# on a curved loss surface; momentum and Adam (Lab 04) are the remedies.
+
+# %% [markdown]
+# ## Exercise ideas
+# 1. Add a `Dropout` between the layers of `TwoLayerNet`; what changes between
+#    `net.train()` and `net.eval()`?
+# 2. Show that `CrossEntropyLoss` is unchanged when you add the same constant to
+#    every logit of a row. Why does that make it safe to subtract the row
+#    maximum before exponentiating?
+# 3. Replace `Tanh` by `ReLU` in the curve fit, and the learning rate by 0.5 and
+#    0.01: which converge, which diverge?
