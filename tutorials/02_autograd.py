@@ -118,10 +118,10 @@ loss = ((y - 1.0) ** 2).sum()
 
 print("loss.grad_fn:", loss.grad_fn)
 for tensor in topological_order(loss):
-    node = tensor.grad_fn
-    inputs = [f"{parent.grad_fn or 'leaf'} {parent.shape}" for _, parent in node.parents] \
-        if node else []
-    print(f"{str(node or 'leaf'):>16} shape {str(tensor.shape):6} <- {inputs}")
+    made_by = tensor.grad_fn
+    inputs = [f"{parent.grad_fn or 'leaf'} {parent.shape}" for _, parent in made_by.parents] \
+        if made_by else []
+    print(f"{str(made_by or 'leaf'):>16} shape {str(tensor.shape):6} <- {inputs}")
 
 # %% [markdown]
 # The order above is the one the backward pass walks: the loss first, the
