@@ -1,0 +1,76 @@
+"""The C kernels on emulated Cortex-M cores against the Python kernels.
+
+On the M4 the convolutions and the fully connected layer take the DSP path
+(SMLAD, SXTB16); on the M0 (the emulated stand-in for an M0+) they take the
+reference path, built without the DSP extension.  Both must give the Python
+kernels' bytes.
+"""
+import numpy as np
+import pytest
+
+from tinytorch.codegen import toolchain
+from tinytorch.codegen.emulator import CortexM
+
+from c_kernel_structs import Quantization, Window
+from random_int8_layers import random_conv, random_fully_connected
+
+KERNEL_FUNCTIONS = ["tt_conv2d", "tt_depthwise_conv2d", "tt_fully_connected"]
+
+
+@pytest.fixture(scope="module", params=["cortex-m4", "cortex-m0plus"])
+def core(request, codegen_build_dir):
+    elf = codegen_build_dir / f"kernels-{request.param}.elf"
+    if not elf.exists():
+        toolchain.build_firmware(toolchain.kernel_sources(), elf, request.param,
+                                 keep_symbols=KERNEL_FUNCTIONS)
+    return CortexM(elf, request.param)
+
+
+def place(core, array) -> int:
+    return core.allocate(np.ascontiguousarray(array).tobytes())
+
+
+def test_the_m4_build_has_the_dsp_path_and_the_m0_build_does_not(core):
+    assert ("tt_matmul_dsp" in core.symbols) == (core.target == "cortex-m4")
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_conv2d_and_depthwise_on_the_core_match_python(core, seed):
+    p = random_conv(np.random.default_rng(seed))
+    core.release_all()
+    x, weight, out_shape = p["x"], p["weight"], p["expected"].shape
+    window = Window(*x.shape[1:], *out_shape[1:], *weight.shape[1:3], *p["stride"],
+                    *p["dilation"], p["padding"][0], p["padding"][2])
+    quantization = Quantization(p["input_zero_point"], p["output_zero_point"], p["act_min"],
+                                p["act_max"], p["rounding"] == "single")
+    out = core.allocate(int(np.prod(out_shape)))
+    common = [place(core, bytes(window))]
+    tensors = [place(core, x)]
+    parameters = [place(core, p["bias"]), place(core, p["multiplier"]), place(core, p["shift"]),
+                  out]
+    if p["depthwise"]:
+        depthwise_weight = weight[..., 0].transpose(1, 2, 0)
+        core.call("tt_depthwise_conv2d", *common, place(core, bytes(quantization)), *tensors,
+                  place(core, depthwise_weight), *parameters)
+    else:
+        scratch = core.allocate(4 * weight[0].size)
+        core.call("tt_conv2d", *common, p["groups"], place(core, bytes(quantization)), *tensors,
+                  place(core, weight), *parameters, scratch)
+    got = np.frombuffer(core.read(out, int(np.prod(out_shape))), np.int8).reshape(out_shape)
+    np.testing.assert_array_equal(got, p["expected"])
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_fully_connected_on_the_core_matches_python(core, seed):
+    p = random_fully_connected(np.random.default_rng(seed))
+    core.release_all()
+    quantization = Quantization(p["input_zero_point"], p["output_zero_point"], p["act_min"],
+                                p["act_max"], p["rounding"] == "single")
+    out_features = p["weight"].shape[0]
+    out = core.allocate(out_features)
+    core.call("tt_fully_connected", p["x"].shape[1], out_features,
+              place(core, bytes(quantization)), place(core, p["x"]), place(core, p["weight"]),
+              place(core, p["bias"]), place(core, p["multiplier"]), place(core, p["shift"]), out,
+              core.allocate(2 * p["x"].shape[1]))
+    got = np.frombuffer(core.read(out, out_features), np.int8).reshape(1, out_features)
+    np.testing.assert_array_equal(got, p["expected"])
