@@ -42,7 +42,7 @@ from pathlib import Path
 
 BEGIN_MARKER = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION lab (?P<lab>\d\d)[ \t]*$")
 END_MARKER = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")
-LOOKS_LIKE_MARKER = re.compile(r"(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
+LOOKS_LIKE_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION", re.IGNORECASE)
 TODO_COMMENT = re.compile(r"^\s*#\s*TODO:\s*(?P<text>.+?)\s*$")
 
 
@@ -91,24 +91,26 @@ def _enclosing_scopes(tree: ast.Module, line: int) -> list[ast.AST]:
 
 def _hint(lines: list[str], begin: int, end: int, scopes: list[ast.AST]) -> str:
     """What to build, in one line (``begin``/``end`` are 0-based marker indices)."""
+    where = ".".join(scope.name for scope in scopes)  # type: ignore[attr-defined]
+    told = ""
     above = begin - 1
-    while above >= 0 and lines[above].strip().startswith("#"):
+    while above >= 0 and lines[above].strip().startswith("#") and not told:
         match = TODO_COMMENT.match(lines[above])
-        if match:
-            return match.group("text")
+        told = match.group("text") if match else ""
         above -= 1
     body = lines[begin + 1:end]
     for line in body:
         match = TODO_COMMENT.match(line)
-        if match:
-            return match.group("text")
+        if match and not told:
+            told = match.group("text")
     first = next((line.strip() for line in body if line.strip()), "")
-    if first.startswith("#"):
-        return first.lstrip("#").strip()
+    if not told and first.startswith("#"):
+        told = first.lstrip("#").strip()
+    if told:
+        return f"{where}: {told}" if where else told
     if scopes:
-        name = ".".join(scope.name for scope in scopes)  # type: ignore[attr-defined]
         summary = _docstring_summary(scopes[-1])
-        return f"implement {name}" + (f": {summary}" if summary else "")
+        return f"implement {where}" + (f": {summary}" if summary else "")
     return "write the missing module-level code"
 
 

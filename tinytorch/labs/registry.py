@@ -109,6 +109,9 @@ LABS: list[Lab] = [
                      "test_custom_collate_fn_receives_examples",
                      "test_subset_batches_through_the_loader")),
     )),
+    Lab(8, "Quantization", "tutorials/08_quantization.py", (
+        visible("tests/labs/test_lab08_quantization.py"),
+    )),
 ]
 
 
