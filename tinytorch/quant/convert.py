@@ -136,8 +136,17 @@ def _float_shape(layers: list[Layer], index: int, input_shape: tuple[int, ...]):
 
 
 def _columns_in_nhwc_order(weight: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
-    """Permute a linear layer's input columns from NCHW-flatten to NHWC-flatten order."""
+    """Permute a linear layer's input columns from NCHW-flatten to NHWC-flatten order.
+
+    Column ``c*H*W + h*W + w`` of ``weight`` ([out, C*H*W]) must move to column
+    ``h*W*C + w*C + c``.  Approach: view the columns as [C, H, W], transpose to
+    [H, W, C], flatten again.  Example: C=2, H=1, W=2 turns columns
+    [c0w0, c0w1, c1w0, c1w1] into [c0w0, c1w0, c0w1, c1w1].
+    """
+    # TODO: reorder the columns of weight from [C, H, W] to [H, W, C] order
+    # BEGIN SOLUTION lab 08
     channels, height, width = image_shape
     out_features = weight.shape[0]
     return (weight.reshape(out_features, channels, height, width)
             .transpose(0, 2, 3, 1).reshape(out_features, -1))
+    # END SOLUTION

@@ -37,17 +37,29 @@ class FakeQuantize(Function):
 
     @staticmethod
     def forward(ctx, x, scale, zero_point, qmin, qmax):
-        # scale, zero_point: scalars, or arrays that broadcast against x (per channel)
+        """scale * (clip(round(x / scale) + zero_point, qmin, qmax) - zero_point), in x's dtype.
+
+        scale, zero_point: scalars, or arrays that broadcast against x (per channel).
+        Save for backward which elements of x lie inside the representable range
+        [scale * (qmin - zero_point), scale * (qmax - zero_point)].
+        """
+        # TODO: round x to the integer grid and back; remember where x was inside the range
+        # BEGIN SOLUTION lab 08
         low = scale * (qmin - zero_point)
         high = scale * (qmax - zero_point)
         ctx.save_for_backward((x >= low) & (x <= high))
         q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
         return (scale * (q - zero_point)).astype(x.dtype)
+        # END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):
+        """The straight-through estimator: grad where x was inside the range, 0 elsewhere."""
+        # TODO: pass the gradient through inside the range only (see pass_where)
+        # BEGIN SOLUTION lab 08
         (inside,) = ctx.saved_tensors
         return pass_where(inside, grad), None, None, None, None
+        # END SOLUTION
 
 
 def fake_quantize_activation(x: Tensor, scale: float, zero_point: int) -> Tensor:

@@ -35,26 +35,43 @@ QMIN, QMAX = -128, 127
 
 
 def activation_qparams(low: float, high: float) -> tuple[float, int]:
-    """(scale, zero_point) of an asymmetric int8 tensor covering [low, high] and 0."""
-    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    """(scale, zero_point) of an asymmetric int8 tensor covering [low, high] and 0.
+
+    Widen [low, high] to contain 0; ``scale = (high - low) / 255`` (1.0 when the
+    range is a single point, 0); round the scale to float32 (as a .tflite file
+    stores it); ``zero_point = round(-128 - low / scale)``, clamped to [-128, 127].
+    Example: [-1, 3] gives scale 4/255 and zero point round(-128 + 63.75) = -64.
+    """
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"activation range [{low}, {high}] is not finite; was the observer "
                          f"fed any data?")
+    # TODO: compute the scale and zero point of [low, high] widened to contain 0
+    # BEGIN SOLUTION lab 08
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
     # A tensor that was always 0 still needs a valid scale; any positive one is exact.
     scale = (high - low) / (QMAX - QMIN) if high > low else 1.0
-    scale = float(np.float32(scale))  # stored as float32, as a .tflite file would
+    scale = float(np.float32(scale))
     zero_point = int(np.clip(round(QMIN - low / scale), QMIN, QMAX))
     return scale, zero_point
+    # END SOLUTION
 
 
 def weight_qparams(weight: np.ndarray, bits: int = 8) -> np.ndarray:
-    """Per-output-channel symmetric scales: max |w_c| / (2^(bits-1) - 1), as float32 values."""
+    """Per-output-channel symmetric scales: max |w_c| / (2^(bits-1) - 1), as float32 values.
+
+    ``weight`` has the output channel first (any other dimensions).  A channel
+    of zeros gets scale 1.0.  Returns float64 values that are exact float32s.
+    Example: rows [0.5, -1.27] and [0, 0] at 8 bits give [0.01, 1.0].
+    """
     if not 2 <= bits <= 8:
         raise ValueError(f"weight_qparams: bits must be in 2..8, got {bits}")
+    # TODO: one scale per output channel, largest magnitude / (2^(bits-1) - 1)
+    # BEGIN SOLUTION lab 08
     largest = np.abs(weight.reshape(weight.shape[0], -1)).max(axis=1).astype(np.float64)
     # An all-zero channel quantizes to zeros at any scale; 1.0 keeps the bias scale sane.
     largest[largest == 0] = 2 ** (bits - 1) - 1
     return (largest / (2 ** (bits - 1) - 1)).astype(np.float32).astype(np.float64)
+    # END SOLUTION
 
 
 class Observer:

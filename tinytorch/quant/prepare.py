@@ -49,17 +49,16 @@ class PreparedModel(nn.Module):
             raise ValueError(f"quantization: weight_bits must be in 2..8, got {weight_bits}")
         self.layers, self.input_shape, self.name = layers, input_shape, name
         self.weight_bits, self.qat = weight_bits, qat
-        self.weights = nn.ModuleList()  # not a module list of layers: just parameter holders
         self.input_observer: Observer = make_observer(observer)
         self.observers: dict[int, Observer] = {}
         self._parameters_of: dict[int, tuple[Parameter, Parameter]] = {}
         for index, layer in enumerate(layers):
             if layer.weight is not None:
-                holder = nn.Module()
-                holder.weight = Parameter(layer.weight.astype(np.float32))
-                holder.bias = Parameter(layer.bias.astype(np.float32))
-                self.weights.append(holder)
-                self._parameters_of[index] = (holder.weight, holder.bias)
+                weight = Parameter(layer.weight.astype(np.float32))
+                bias = Parameter(layer.bias.astype(np.float32))
+                self.register_parameter(f"{layer.name}_weight", weight)
+                self.register_parameter(f"{layer.name}_bias", bias)
+                self._parameters_of[index] = (weight, bias)
             if layer.kind in REQUANTIZING:
                 self.observers[index] = make_observer(observer)
         self.observing = True
