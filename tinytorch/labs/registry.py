@@ -109,6 +109,12 @@ LABS: list[Lab] = [
                      "test_custom_collate_fn_receives_examples",
                      "test_subset_batches_through_the_loader")),
     )),
+    Lab(6, "Convolutions", "tutorials/06_convolutions.py", (
+        visible("tests/labs/test_lab06_convolutions.py"),
+    )),
+    Lab(7, "Kernels and acceleration with Numba", "tutorials/07_kernels_and_acceleration.py", (
+        visible("tests/labs/test_lab07_gemm.py"),
+    )),
     Lab(8, "Quantization", "tutorials/08_quantization.py", (
         visible("tests/labs/test_lab08_quantization.py"),
     )),
