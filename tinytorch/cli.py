@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="batches of 64 training images to calibrate on (default 20)")
     quantize.add_argument("--quiet", action="store_true", help="no progress bars")
     quantize.set_defaults(run=_quantize)
+
+    from tinytorch.labs.commands import add_commands  # argparse only; each command imports lazily
+
+    add_commands(commands)  # `tinytorch lab ...` and `tinytorch grade NN`
     return parser
 
 
