@@ -1,0 +1,86 @@
+"""The Gradescope autograder for one lab, as the zip file Gradescope asks for.
+
+Gradescope builds an image from the zip's ``setup.sh`` once, then for every
+submission runs ``run_autograder``, with the zip unpacked in
+``/autograder/source`` and the student's files in ``/autograder/submission``,
+and reads ``/autograder/results/results.json``.  The bundle holds:
+
+* ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis);
+* ``run_autograder``: finds the student's repository in the submission, puts
+  the instructor's copies of the lab's tests over the student's (so an edited
+  test grades nothing), removes any ``conftest.py`` a student could use to
+  patch pytest, and grades with the bundle's own grading code (a copy of
+  ``tinytorch/labs``, imported as ``grader``): the student's copy of it is
+  never run, and the student's package is imported straight from the
+  submission, without installing it;
+* ``tests/``: the lab's visible and hidden test files.
+
+The zip is written beside its final name and renamed into place.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from .registry import get_lab
+
+LABS_PACKAGE = Path(__file__).parent
+EXECUTABLE = 0o100755 << 16
+REGULAR = 0o100644 << 16
+
+SETUP = """#!/usr/bin/env bash
+# Runs once, when Gradescope builds the image: what the lab's tests need.
+set -euo pipefail
+python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "pytest>=7" "hypothesis>=6"
+"""
+
+RUN = """#!/usr/bin/env bash
+# Grades one submission of lab {tag}: {title}.
+set -uo pipefail
+SOURCE=/autograder/source
+RESULTS=/autograder/results/results.json
+setup_file=$(find /autograder/submission -maxdepth 3 -name setup.py | sort | head -n 1)
+root=$(dirname "${{setup_file:-/nonexistent/setup.py}}")
+if [ ! -d "$root/tinytorch" ]; then
+  mkdir -p "$(dirname "$RESULTS")"
+  echo '{{"score": 0, "output": "No TinyTorch repository (setup.py and tinytorch/) in the submission.", "tests": []}}' > "$RESULTS"
+  exit 0
+fi
+# The instructor's tests replace the student's; nothing may patch pytest.
+cp -r "$SOURCE/tests/." "$root/tests/"
+find "$root" -name conftest.py -delete
+rm -f "$root/pytest.ini" "$root/tox.ini"
+cd "$SOURCE"
+python3 -c "import sys; from grader.commands import main; sys.exit(main(sys.argv[1:]))" \\
+  grade {tag} --root "$root" --import-from-tree --results "$RESULTS"
+"""
+
+
+def _add(bundle: zipfile.ZipFile, name: str, data: bytes | str, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = EXECUTABLE if executable else REGULAR
+    info.compress_type = zipfile.ZIP_DEFLATED
+    bundle.writestr(info, data)
+
+
+def build_autograder(number: int, root: Path, out: Path) -> list[str]:
+    """Write lab ``number``'s Gradescope bundle to ``out``; returns the names inside."""
+    lab = get_lab(number)
+    root, out = Path(root).resolve(), Path(out)
+    test_files = sorted({selector.split("::")[0] for selector in lab.selectors(include_hidden=True)})
+    missing = [name for name in test_files if not (root / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"lab {lab.tag}: test files not found: {', '.join(missing)}")
+    partial = out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(partial, "w") as bundle:
+        _add(bundle, "setup.sh", SETUP, executable=True)
+        _add(bundle, "run_autograder", RUN.format(tag=lab.tag, title=lab.title), executable=True)
+        for module in sorted(LABS_PACKAGE.glob("*.py")):
+            _add(bundle, f"grader/{module.name}", module.read_bytes())
+        for name in test_files:
+            _add(bundle, f"tests/{Path(name).relative_to('tests').as_posix()}", (root / name).read_bytes())
+        names = bundle.namelist()
+    os.replace(partial, out)
+    return names
