@@ -238,10 +238,3 @@ def stub_source(text: str, path: Path | str, labs: set[int]) -> str:
         lines[region.begin - 1:region.end] = stub
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
-
-def strip_markers(text: str, path: Path | str, labs: set[int]) -> str:
-    """``text`` with the markers of ``labs``' regions removed and their code kept."""
-    marker_lines = {line for region in parse_source(text, path) if region.lab in labs
-                    for line in (region.begin, region.end)}
-    lines = [line for number, line in enumerate(text.splitlines(), 1) if number not in marker_lines]
-    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")

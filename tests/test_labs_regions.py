@@ -1,0 +1,109 @@
+"""Solution regions: parsing, the errors that name file and line, and stubbing."""
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tinytorch.labs.regions import RegionError, find_regions, parse_source, stub_source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SAMPLE = textwrap.dedent('''\
+    """A module; the markers in this docstring are text, not a region:
+    # BEGIN SOLUTION lab 09
+    """
+    import math
+
+    SCALE = 2
+
+
+    def hypotenuse(a: float, b: float) -> float:
+        """The long side of a right triangle."""
+        # BEGIN SOLUTION lab 07
+        squares = a * a + b * b
+        return math.sqrt(squares)
+        # END SOLUTION
+
+
+    class Counter:
+        def bump(self, by: int) -> int:
+            # TODO: add `by` to self.count and return the new count
+            # BEGIN SOLUTION lab 07
+            self.count = getattr(self, "count", 0) + by
+            return self.count
+            # END SOLUTION
+
+
+    # BEGIN SOLUTION lab 08
+    def doubled(x, *, times=2):
+        return x * SCALE * times
+    TABLE = [doubled(1)]
+    # END SOLUTION
+''')
+
+
+def test_regions_are_found_with_their_lab_lines_and_hints():
+    regions = parse_source(SAMPLE, "sample.py")
+    assert [(r.lab, r.begin, r.end) for r in regions] == [(7, 11, 14), (7, 20, 23), (8, 26, 30)]
+    assert regions[0].hint == "implement hypotenuse: The long side of a right triangle."
+    assert regions[1].hint == "Counter.bump: add `by` to self.count and return the new count"
+    assert regions[0].body == ("    squares = a * a + b * b", "    return math.sqrt(squares)")
+
+
+def run_stubbed(source: str, labs: set) -> dict:
+    namespace: dict = {}
+    exec(compile(stub_source(source, "sample.py", labs), "sample.py", "exec"), namespace)
+    return namespace
+
+
+def test_a_stubbed_function_raises_with_what_to_build():
+    stubbed = stub_source(SAMPLE, "sample.py", {7})
+    assert "squares" not in stubbed and "self.count = " not in stubbed
+    assert ("    raise NotImplementedError('Lab 07: implement hypotenuse: The long side of a "
+            "right triangle.')") in stubbed.splitlines()
+    namespace = run_stubbed(SAMPLE, {7})
+    with pytest.raises(NotImplementedError, match="^Lab 07: Counter.bump: add `by`"):
+        namespace["Counter"]().bump(1)
+    assert namespace["doubled"](3) == 12  # lab 08 is not stubbed
+
+
+def test_a_module_level_region_keeps_the_module_importable():
+    namespace = run_stubbed(SAMPLE, {8})
+    assert namespace["TABLE"] is None
+    with pytest.raises(NotImplementedError, match="^Lab 08: "):
+        namespace["doubled"](1, times=3)
+    assert namespace["hypotenuse"](3, 4) == 5
+
+
+def test_stubbing_no_lab_changes_nothing():
+    assert stub_source(SAMPLE, "sample.py", {1, 2}) == SAMPLE
+
+
+@pytest.mark.parametrize("source, line, words", [
+    ("def f():\n    # BEGIN SOLUTION lab 01\n    # BEGIN SOLUTION lab 01\n    pass\n    # END SOLUTION\n",
+     3, "cannot nest"),
+    ("def f():\n    # BEGIN SOLUTION lab 02\n    return 1\n", 2, "without an END"),
+    ("x = 1\n# END SOLUTION\n", 2, "without a BEGIN"),
+    ("def f():\n    # BEGIN SOLUTION lab 3\n    pass\n    # END SOLUTION\n", 2, "malformed"),
+    ("def f():\n    #BEGIN SOLUTION lab 03\n    pass\n", 2, "malformed"),
+    ("def f():\n    # BEGIN SOLUTION lab 03\n    pass\n# END SOLUTION\n", 4, "not indented like"),
+])
+def test_malformed_regions_name_the_file_and_line(source, line, words):
+    with pytest.raises(RegionError, match=rf"^broken\.py:{line}: .*{words}"):
+        parse_source(source, "broken.py")
+
+
+def test_every_region_in_the_repository_parses_and_every_stub_compiles():
+    regions = find_regions(ROOT)
+    labs = {region.lab for found in regions.values() for region in found}
+    assert {1, 2, 3, 4, 5} <= labs
+    for relative in regions:
+        stubbed = stub_source((ROOT / relative).read_text(encoding="utf-8"), relative, labs)
+        tree = ast.parse(stubbed)  # a SyntaxError here would ship a broken file to students
+        assert "BEGIN SOLUTION" not in stubbed, relative
+        stubs = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and getattr(node.func, "id", "") == "NotImplementedError"
+                 and isinstance(node.args[0], ast.Constant)]
+        assert len(stubs) >= len(regions[relative]), relative
+        assert all(stub.args[0].value.startswith("Lab ") for stub in stubs)
