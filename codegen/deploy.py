@@ -1,0 +1,180 @@
+"""Deploying an int8 graph: C source, a build for a target, its size, and an emulated run.
+
+What
+----
+``deploy`` is the whole back end in one call, and ``tinytorch deploy`` is
+its command line:
+
+    graph (.json + .npz) -> C (emitter) -> build for the target (toolchain)
+        -> flash / RAM report and budget check (elf_report)
+        -> write the C into the output directory
+        -> optionally: run it on the emulated core and compare with the interpreter
+
+Budgets (``flash`` / ``ram`` in bytes) are checked on the built image
+*before* anything is written, so a model that does not fit leaves the output
+directory untouched and the error says how much it needs against how much
+there is.
+
+Running a model
+---------------
+``HostModel`` loads a host build through ctypes and ``CoreModel`` runs a
+firmware build on the emulator; both take int8 inputs ``[N, ...]`` (one
+sample per call of ``<name>_invoke``) and return int8 outputs, so tests and
+the command line compare them with ``Int8Interpreter`` byte for byte.
+"""
+from __future__ import annotations
+
+import ctypes
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import toolchain
+from .elf_report import ElfReport, check_budget, read_elf_report
+from .emitter import GeneratedModel, copy_runtime, generate_model, write_model
+from .emulator import CortexM
+
+
+def model_sources(generated: GeneratedModel, directory: Path) -> list[Path]:
+    """The .c files of a model written into ``directory`` (model first, then kernels)."""
+    directory = Path(directory)
+    return [directory / f"{generated.name}.c"] + [
+        directory / name for name in generated.kernel_files if name.endswith(".c")]
+
+
+def build_model(generated: GeneratedModel, directory: Path, target: str,
+                optimization: str = "-Os", extra_flags: list[str] = ()) -> Path:
+    """Write the model into ``directory`` and build it: a .so for "host", an .elf otherwise."""
+    write_model(generated, directory)
+    sources = model_sources(generated, directory)
+    suffix = optimization.lstrip("-")
+    if target == "host":
+        return toolchain.build_host_library(sources, directory / f"{generated.name}-{suffix}.so",
+                                            [directory], optimization, extra_flags)
+    return toolchain.build_firmware(sources, directory / f"{generated.name}-{target}-{suffix}.elf",
+                                    target, [directory], optimization,
+                                    keep_symbols=[f"{generated.name}_invoke"])
+
+
+def _check_inputs(name: str, inputs: np.ndarray, input_size: int) -> np.ndarray:
+    inputs = np.ascontiguousarray(inputs)
+    if inputs.dtype != np.int8 or inputs[0].size != input_size:
+        raise ValueError(f"{name}_invoke: expected int8 samples of {input_size} values each, "
+                         f"got {inputs.dtype} {list(inputs.shape)}")
+    return inputs
+
+
+class HostModel:
+    """A host build of a generated model, called through ctypes."""
+
+    def __init__(self, library: Path, generated: GeneratedModel, graph):
+        self.library = ctypes.CDLL(str(library))
+        self.invoke = getattr(self.library, f"{generated.name}_invoke")
+        self.name = generated.name
+        self.input_size = graph.tensor(graph.input).size
+        self.output_shape = graph.tensor(graph.output).shape[1:]
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        inputs = _check_inputs(self.name, inputs, self.input_size)
+        outputs = np.zeros((len(inputs), *self.output_shape), dtype=np.int8)
+        for sample, output in zip(inputs, outputs):
+            status = self.invoke(sample.ctypes.data_as(ctypes.c_void_p),
+                                 output.ctypes.data_as(ctypes.c_void_p))
+            if status != 0:
+                raise RuntimeError(f"{self.name}_invoke returned {status}")
+        return outputs
+
+
+class CoreModel:
+    """A firmware build of a generated model on an emulated Cortex-M core."""
+
+    def __init__(self, elf: Path, target: str, generated: GeneratedModel, graph):
+        self.core = CortexM(elf, target)
+        self.name = generated.name
+        self.input_size = graph.tensor(graph.input).size
+        self.output_shape = graph.tensor(graph.output).shape[1:]
+        self.instructions: list[int] = []  # per sample of the last call
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        inputs = _check_inputs(self.name, inputs, self.input_size)
+        output_size = int(np.prod(self.output_shape))
+        outputs = np.zeros((len(inputs), *self.output_shape), dtype=np.int8)
+        self.instructions = []
+        self.core.release_all()
+        input_address = self.core.allocate(self.input_size)
+        output_address = self.core.allocate(output_size)
+        for sample, output in zip(inputs, outputs):
+            self.core.write(input_address, sample.tobytes())
+            result = self.core.call(f"{self.name}_invoke", input_address, output_address)
+            if result.return_value != 0:
+                raise RuntimeError(f"{self.name}_invoke returned {result.return_value}")
+            output[...] = np.frombuffer(self.core.read(output_address, output_size),
+                                        np.int8).reshape(self.output_shape)
+            self.instructions.append(result.instructions)
+        return outputs
+
+
+@dataclass
+class DeployResult:
+    generated: GeneratedModel
+    target: str
+    files: list[Path]
+    report: ElfReport | None          # None for the host
+    instructions: int | None = None   # per inference, when emulated
+    bit_exact: bool | None = None     # against the interpreter, when emulated
+
+    def summary(self) -> str:
+        lines = [f"model {self.generated.name}: {self.generated.macs:,} MACs per inference",
+                 self.generated.plan.summary()]
+        if self.report is not None:
+            lines.append(self.report.format())
+        if self.instructions is not None:
+            lines.append(f"{self.target}: {self.instructions:,} instructions per inference "
+                         f"({self.instructions / max(self.generated.macs, 1):.2f} per MAC), "
+                         f"bit-exact with the interpreter: {'yes' if self.bit_exact else 'NO'}")
+        return "\n".join(lines)
+
+
+def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int | None = None,
+           ram: int | None = None, emulate_samples: int = 0, seed: int = 0) -> DeployResult:
+    """Generate, build, check the budget, write ``out``; optionally emulate and compare.
+
+    ``graph`` is an ``Int8Graph`` or the path of a saved one.  With
+    ``emulate_samples > 0`` that many random int8 inputs run on the target
+    (the emulated core, or the host build) and on ``Int8Interpreter``.
+    """
+    from tinytorch.quant import Int8Graph, Int8Interpreter
+
+    if not isinstance(graph, Int8Graph):
+        graph = Int8Graph.load(graph)
+    if target not in toolchain.TARGET_NAMES:
+        raise toolchain.ToolchainError(f"unknown target {target!r}; choose one of "
+                                       f"{', '.join(toolchain.TARGET_NAMES)}")
+    generated = generate_model(graph)
+    with tempfile.TemporaryDirectory(prefix="tinytorch-deploy-") as scratch:
+        built = build_model(generated, Path(scratch), target, optimization)
+        report = None
+        if target != "host":
+            report = read_elf_report(built, weight_prefix=f"{generated.name}_")
+            check_budget(report, flash, ram, what=f"model {generated.name} on {target}")
+        elif flash is not None or ram is not None:
+            raise ValueError("flash / RAM budgets apply to a Cortex-M target, not the host")
+        out = Path(out)
+        files = write_model(generated, out)
+        copy_runtime(out)
+        result = DeployResult(generated, target, files, report)
+        if emulate_samples:
+            info = graph.tensor(graph.input)
+            rng = np.random.default_rng(seed)
+            inputs = rng.integers(-128, 128, (emulate_samples, *info.shape[1:])).astype(np.int8)
+            if target == "host":
+                model = HostModel(built, generated, graph)
+                outputs = model(inputs)
+            else:
+                model = CoreModel(built, target, generated, graph)
+                outputs = model(inputs)
+                result.instructions = max(model.instructions)
+            result.bit_exact = bool(np.array_equal(outputs, Int8Interpreter(graph).invoke(inputs)))
+    return result

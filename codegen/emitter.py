@@ -1,0 +1,332 @@
+"""From an int8 graph to C source: one ``<name>.h``, one ``<name>.c``, and the kernels.
+
+What
+----
+The generated C is the int8 graph written out as a program.  Everything the
+graph knows ahead of time becomes a constant in flash: weights (int8), biases
+(int32), per-channel multipliers and shifts, and each layer's shapes and
+zero points in a small parameter struct.  Everything that changes lives in
+RAM, in one static arena sized by the memory planner.  The one entry point
+
+    int <name>_invoke(const int8_t *input, int8_t *output);
+
+calls one kernel per op, in the graph's order, with pointers into the arena
+at the planned offsets; the first op reads ``input`` and the op that makes
+the graph's output writes ``output`` directly.  It returns 0.
+
+Why it looks like this
+----------------------
+A reader should be able to open ``<name>.c`` and follow the network layer by
+layer: each op is a comment naming the layer and its shapes, then one call.
+C identifiers come from the layer names (``features.0`` becomes
+``features_0``) with the model's name in front, so every constant in the
+firmware's symbol table says where it came from (the ELF report counts
+``<name>_*`` constants as weights).  Depthwise weights are stored in TFLite's
+``[kh][kw][out]`` order, which lets the DSP path load four channels at once.
+
+The C needs ``<stdint.h>`` and nothing else: no malloc, no printf, no floats.
+On a core with the DSP extension the convolutions and the fully connected
+layer need int16 scratch room (two im2col columns); it is a second, small
+static buffer declared only there.
+
+Where it sits
+-------------
+``deploy.py`` calls ``write_model`` and then builds the directory for a target.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.serialization import write_atomically
+
+from .memory_planner import ArenaPlan, plan_graph
+from .toolchain import KERNEL_DIR
+
+C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
+for goto if inline int long register restrict return short signed sizeof static struct switch
+typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
+MAX_PATCH = 66_000  # products per output that an int32 accumulator holds without overflow
+KERNEL_FILES = {
+    "conv2d": ["conv2d.c", "matmul_dsp.c"], "depthwise": ["depthwise_conv2d.c"],
+    "fully_connected": ["fully_connected.c", "matmul_dsp.c"], "max_pool2d": ["max_pool2d.c"],
+    "avg_pool2d": ["avg_pool2d.c"], "global_avg_pool2d": ["global_avg_pool2d.c"],
+    "add": ["add.c"], "reshape": [],
+}
+COMMON_FILES = ["tinytorch_kernels.h", "requantize.h"]
+
+
+class EmitError(ValueError):
+    """The graph cannot be written as C (the message names the op and the reason)."""
+
+
+def c_identifier(name: str) -> str:
+    """``name`` as a C identifier: letters, digits and underscores, not starting with a digit."""
+    identifier = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "unnamed"
+    if identifier[0].isdigit():
+        identifier = "_" + identifier
+    return identifier
+
+
+def model_identifier(name: str) -> str:
+    identifier = c_identifier(name).lstrip("_") or "model"
+    if identifier[0].isdigit() or identifier in C_KEYWORDS or keyword.iskeyword(identifier):
+        identifier = "model_" + identifier
+    return identifier
+
+
+@dataclass
+class GeneratedModel:
+    name: str                 # the C identifier used as prefix
+    header: str
+    source: str
+    kernel_files: list[str]
+    plan: ArenaPlan
+    scratch_values: int       # int16 values of DSP scratch
+    macs: int                 # multiply-accumulates per inference
+
+
+def _array(c_type: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
+    values = np.asarray(values).ravel()
+    rows = [", ".join(str(int(v)) for v in values[i:i + per_line])
+            for i in range(0, len(values), per_line)]
+    body = ",\n    ".join(rows)
+    return f"static const {c_type} {name}[{len(values)}] = {{\n    {body}\n}};\n"
+
+
+def _call(function: str, arguments: list[str]) -> str:
+    """``function(arguments);`` indented, wrapped before 100 columns."""
+    lines, line = [], f"    {function}("
+    for i, argument in enumerate(arguments):
+        piece = argument + (", " if i + 1 < len(arguments) else ");")
+        if len(line) + len(piece.rstrip()) > 99 and not line.endswith("("):
+            lines.append(line.rstrip())
+            line = " " * (len(function) + 5)
+        line += piece
+    return "\n".join(lines + [line])
+
+
+def _is_depthwise(op, graph) -> bool:
+    return (op.type == "conv2d" and op.attributes["groups"] > 1
+            and graph.tensor(op.inputs[1]).shape[3] == 1)
+
+
+def _windows_outside_input(size, kernel, stride, pad_before, out_size) -> bool:
+    return any(o * stride - pad_before + kernel <= 0 or o * stride - pad_before >= size
+               for o in range(out_size))
+
+
+class _Writer:
+    def __init__(self, graph, model: str, plan: ArenaPlan):
+        self.graph, self.model, self.plan = graph, model, plan
+        self.constants: list[str] = []
+        self.calls: list[str] = []
+        self.used_names: set[str] = set()
+        self.input_root = plan.aliases.get(graph.input, graph.input)
+        self.output_root = plan.aliases.get(graph.output, graph.output)
+        self.scratch_values = 0
+        self.macs = 0
+        self.kernel_files: set[str] = set()
+
+    def pointer(self, tensor: str) -> str:
+        root = self.plan.aliases.get(tensor, tensor)
+        if root == self.input_root:
+            return "input"
+        if root == self.output_root:
+            return "output"
+        return f"arena + {self.plan.offset_of(tensor)}"
+
+    def prefix(self, op) -> str:
+        base = f"{self.model}_{c_identifier(op.name)}"
+        name, count = base, 2
+        while name in self.used_names:
+            name, count = f"{base}_{count}", count + 1
+        self.used_names.add(name)
+        return name
+
+    def describe(self, op) -> str:
+        shapes = " + ".join(str(list(self.graph.tensor(n).shape)) for n in op.inputs
+                            if not self.graph.tensor(n).is_constant)
+        out = list(self.graph.tensor(op.outputs[0]).shape)
+        return f"    /* {op.name}: {op.type}, {shapes} -> {out} */"
+
+    def quantization(self, prefix: str, op) -> str:
+        a = op.attributes
+        x, out = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
+        single = int(self.graph.rounding == "single")
+        self.constants.append(
+            f"static const tt_quantization {prefix}_quantization = "
+            f"{{{x.zero_point}, {out.zero_point}, {a['act_min']}, {a['act_max']}, {single}}};\n")
+        return f"&{prefix}_quantization"
+
+    def window(self, prefix: str, op, kernel, stride, dilation, padding) -> str:
+        _, height, width, channels = self.graph.tensor(op.inputs[0]).shape
+        _, out_h, out_w, out_c = self.graph.tensor(op.outputs[0]).shape
+        values = [height, width, channels, out_h, out_w, out_c, *kernel, *stride, *dilation,
+                  padding[0], padding[2]]
+        self.constants.append(f"static const tt_window {prefix}_window = "
+                              f"{{{', '.join(map(str, values))}}};\n")
+        return f"&{prefix}_window"
+
+    def requantization_arrays(self, prefix: str, op) -> list[str]:
+        graph = self.graph
+        weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
+        data = weight.data
+        if _is_depthwise(op, graph):
+            data = data[..., 0].transpose(1, 2, 0)  # [kh][kw][out]
+        self.constants.append(_array("int8_t", f"{prefix}_weight", data))
+        self.constants.append(_array("int32_t", f"{prefix}_bias", bias.data))
+        self.constants.append(_array("int32_t", f"{prefix}_multiplier", op.attributes["multiplier"]))
+        self.constants.append(_array("int32_t", f"{prefix}_shift", op.attributes["shift"]))
+        return [f"{prefix}_weight", f"{prefix}_bias", f"{prefix}_multiplier", f"{prefix}_shift"]
+
+    def emit(self, op) -> None:
+        graph, a = self.graph, op.attributes
+        prefix = self.prefix(op)
+        x, out = self.pointer(op.inputs[0]), self.pointer(op.outputs[0])
+        kind = "depthwise" if _is_depthwise(op, graph) else op.type
+        self.kernel_files.update(KERNEL_FILES[kind])
+        lines = [self.describe(op)]
+        if op.type in ("conv2d", "fully_connected"):
+            weight = graph.tensor(op.inputs[1])
+            patch = int(np.prod(weight.shape[1:]))
+            if patch > MAX_PATCH:
+                raise EmitError(f"op {op.name!r} ({op.type}): {patch} products per output "
+                                f"could overflow the int32 accumulator (at most {MAX_PATCH})")
+            self.macs += patch * graph.tensor(op.outputs[0]).size
+        if op.type == "conv2d":
+            kernel = graph.tensor(op.inputs[1]).shape[1:3]
+            window = self.window(prefix, op, kernel, a["stride"], a["dilation"], a["padding"])
+            quantization = self.quantization(prefix, op)
+            arrays = self.requantization_arrays(prefix, op)
+            if kind == "depthwise":
+                lines.append(_call("tt_depthwise_conv2d", [window, quantization, x, *arrays, out]))
+            else:
+                self.scratch_values = max(self.scratch_values, 2 * patch)
+                lines.append(_call("tt_conv2d", [window, str(a["groups"]), quantization, x,
+                                                 *arrays, out, "SCRATCH"]))
+        elif op.type == "fully_connected":
+            out_features, in_features = graph.tensor(op.inputs[1]).shape
+            self.scratch_values = max(self.scratch_values, in_features)
+            quantization = self.quantization(prefix, op)
+            arrays = self.requantization_arrays(prefix, op)
+            lines.append(_call("tt_fully_connected", [str(in_features), str(out_features),
+                                                      quantization, x, *arrays, out, "SCRATCH"]))
+        elif op.type in ("max_pool2d", "avg_pool2d"):
+            (_, height, width, _), (_, out_h, out_w, _) = (graph.tensor(op.inputs[0]).shape,
+                                                           graph.tensor(op.outputs[0]).shape)
+            top, _, left, _ = a["padding"]
+            if op.type == "avg_pool2d" and (
+                    _windows_outside_input(height, a["kernel"][0], a["stride"][0], top, out_h)
+                    or _windows_outside_input(width, a["kernel"][1], a["stride"][1], left, out_w)):
+                raise EmitError(f"op {op.name!r} (avg_pool2d): some windows cover only padding "
+                                f"(input {list(graph.tensor(op.inputs[0]).shape)}, kernel "
+                                f"{a['kernel']}, padding {a['padding']}); their average is "
+                                f"undefined")
+            window = self.window(prefix, op, a["kernel"], a["stride"], [1, 1], a["padding"])
+            lines.append(_call(f"tt_{op.type}", [window, str(a["act_min"]), str(a["act_max"]),
+                                                 x, out]))
+        elif op.type == "global_avg_pool2d":
+            _, height, width, channels = graph.tensor(op.inputs[0]).shape
+            lines.append(_call("tt_global_avg_pool2d", [
+                str(v) for v in (height, width, channels, a["act_min"], a["act_max"])] + [x, out]))
+        elif op.type == "add":
+            a_info, b_info = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+            out_info = graph.tensor(op.outputs[0])
+            values = [a_info.zero_point, a["a_multiplier"], a["a_shift"], b_info.zero_point,
+                      a["b_multiplier"], a["b_shift"], out_info.zero_point,
+                      a["output_multiplier"], a["output_shift"], a["left_shift"], a["act_min"],
+                      a["act_max"], int(graph.rounding == "single")]
+            self.constants.append(f"static const tt_add_parameters {prefix}_parameters = "
+                                  f"{{{', '.join(map(str, values))}}};\n")
+            lines.append(_call("tt_add", [f"&{prefix}_parameters", str(out_info.size), x,
+                                          self.pointer(op.inputs[1]), out]))
+        elif op.type == "reshape":
+            lines[0] = lines[0][:-3] + ": the same bytes, nothing to do */"
+        else:
+            raise EmitError(f"op {op.name!r}: no C kernel for op type {op.type!r}")
+        self.calls.append("\n".join(lines))
+
+
+def generate_model(graph, name: str | None = None) -> GeneratedModel:
+    """The C source of ``graph`` (validated first) as strings, with its arena plan."""
+    graph.validate()
+    model = model_identifier(name or graph.name)
+    plan = plan_graph(graph)
+    writer = _Writer(graph, model, plan)
+    for op in graph.ops:
+        writer.emit(op)
+    input_info, output_info = graph.tensor(graph.input), graph.tensor(graph.output)
+    if writer.input_root == writer.output_root:  # only reshapes: the bytes pass through
+        writer.calls.append(f"    {{\n        int32_t i;\n        for (i = 0; i < {output_info.size};"
+                            f" ++i) {{\n            output[i] = input[i];\n        }}\n    }}")
+    upper = model.upper()
+    header = f"""/* {model}: an int8 network generated by TinyTorch from the graph "{graph.name}".
+ *
+ * input:  int8 {list(input_info.shape)} (NHWC), scale {input_info.scale!r}, zero point {input_info.zero_point}
+ * output: int8 {list(output_info.shape)}, scale {output_info.scale!r}, zero point {output_info.zero_point}
+ * rounding: {graph.rounding}; arena {plan.arena_size} B (lower bound {plan.lower_bound} B)
+ *
+ * {model}_invoke runs one sample and returns 0.  Not reentrant: one static arena.
+ */
+#ifndef {upper}_H
+#define {upper}_H
+
+#include <stdint.h>
+
+#define {upper}_INPUT_SIZE {input_info.size}
+#define {upper}_OUTPUT_SIZE {output_info.size}
+#define {upper}_ARENA_SIZE {plan.arena_size}
+
+int {model}_invoke(const int8_t *input, int8_t *output);
+
+#endif
+"""
+    arena = ""
+    if plan.arena_size:
+        words = -(-plan.arena_size // 4)
+        arena = (f"/* Every activation between layers, at offsets planned ahead of time.\n"
+                 f" * Declared as words so that it is word-aligned. */\n"
+                 f"static int32_t {model}_arena_words[{words}];\n")
+    scratch = "#define SCRATCH ((int16_t *)0)\n"
+    if writer.scratch_values:
+        scratch = (f"#if defined(__ARM_FEATURE_DSP)\n"
+                   f"/* int16 im2col columns for the DSP path */\n"
+                   f"static int16_t {model}_scratch[{writer.scratch_values}];\n"
+                   f"#define SCRATCH {model}_scratch\n#else\n{scratch}#endif\n")
+    arena_pointer = (f"    int8_t *arena = (int8_t *){model}_arena_words;\n"
+                     if plan.arena_size else "")
+    source = (f'/* {model}: generated by TinyTorch; see {model}.h.  {plan.summary()}. */\n'
+              f'#include "{model}.h"\n#include "tinytorch_kernels.h"\n\n'
+              + "\n".join(writer.constants) + "\n" + arena + "\n" + scratch + "\n"
+              + f"int {model}_invoke(const int8_t *input, int8_t *output) {{\n" + arena_pointer
+              + "\n".join(writer.calls) + "\n    return 0;\n}\n")
+    kernel_files = COMMON_FILES + sorted(writer.kernel_files)
+    return GeneratedModel(model, header, source, kernel_files, plan, writer.scratch_values,
+                          writer.macs)
+
+
+def write_model(generated: GeneratedModel, directory: Path) -> list[Path]:
+    """Write ``<name>.h``, ``<name>.c`` and the kernels it needs into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, text in ((f"{generated.name}.h", generated.header),
+                           (f"{generated.name}.c", generated.source)):
+        write_atomically(str(directory / filename), text.encode("utf-8"), op="codegen")
+        written.append(directory / filename)
+    for filename in generated.kernel_files:
+        write_atomically(str(directory / filename), (KERNEL_DIR / filename).read_bytes(),
+                         op="codegen")
+        written.append(directory / filename)
+    return written
+
+
+def copy_runtime(directory: Path) -> None:
+    """The start-up code and linker script, for building the directory on its own."""
+    for path in (KERNEL_DIR / "startup.c", KERNEL_DIR / "cortex_m.ld"):
+        write_atomically(str(Path(directory) / path.name), path.read_bytes(), op="codegen")
