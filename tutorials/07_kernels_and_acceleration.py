@@ -170,7 +170,7 @@ for name, kernel in variants.items():
 # %% [markdown]
 # ## Experiment 1: GFLOP/s against matrix size
 # A product of n x n matrices is 2n^3 floating-point operations. Every kernel
-# is timed after a warm-up call (compile time not counted), best of three.
+# is timed after a warm-up call (compile time not counted), best of five.
 
 # %%
 sizes = [64, 128, 256]
@@ -181,7 +181,7 @@ for size in sizes:
     b = generator.standard_normal((size, size))
     for name, kernel in variants.items():
         kernel(a, b)  # warm-up: compile or load, fill the caches
-        rates[name].append(2 * size**3 / best_seconds(kernel, a, b) / 1e9)
+        rates[name].append(2 * size**3 / best_seconds(kernel, a, b, repeats=5) / 1e9)
 print("GFLOP/s, float64")
 print(f"{'n':>5} " + " ".join(f"{name:>15}" for name in variants))
 for index, size in enumerate(sizes):
