@@ -14,8 +14,9 @@ It decides where ``tinytorch`` comes from:
   which is why the grader first asks (``--where``) and refuses a mismatch;
 * with ``--map-imports`` an import finder serves ``tinytorch``,
   ``tinytorch.kernels`` and ``tinytorch.codegen`` from the folders of
-  ``--root`` (``tinytorch/``, ``kernels/``, ``codegen/``), looking first in an
-  ``--overlay`` folder that holds only the files that differ.  The lab checks
+  ``--root`` (``tinytorch/``, ``kernels/``, ``codegen/``), and any other
+  package of the tree from its folder, looking first in an ``--overlay``
+  folder that holds only the files that differ.  The lab checks
   use this to test stubbed copies without copying the whole tree: every file
   they did not change keeps its path, so Numba's on-disk cache stays valid.
 
@@ -49,6 +50,10 @@ class TreeFinder(importlib.abc.MetaPathFinder):
             if fullname == package or fullname.startswith(package + "."):
                 rest = fullname[len(package):].lstrip(".")
                 return [folder, *(rest.split(".") if rest else [])]
+        top = fullname.split(".")[0]  # any other package of the tree (its root is on sys.path)
+        if any((base / top / "__init__.py").is_file() or (base / f"{top}.py").is_file()
+               for base in self.bases):
+            return fullname.split(".")
         return None
 
     def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201
