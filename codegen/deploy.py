@@ -162,8 +162,7 @@ def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int 
         elif flash is not None or ram is not None:
             raise ValueError("flash / RAM budgets apply to a Cortex-M target, not the host")
         out = Path(out)
-        files = write_model(generated, out)
-        copy_runtime(out)
+        files = write_model(generated, out) + copy_runtime(out)
         result = DeployResult(generated, target, files, report)
         if emulate_samples:
             info = graph.tensor(graph.input)

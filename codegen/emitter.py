@@ -326,7 +326,10 @@ def write_model(generated: GeneratedModel, directory: Path) -> list[Path]:
     return written
 
 
-def copy_runtime(directory: Path) -> None:
+def copy_runtime(directory: Path) -> list[Path]:
     """The start-up code and linker script, for building the directory on its own."""
+    written = []
     for path in (KERNEL_DIR / "startup.c", KERNEL_DIR / "cortex_m.ld"):
-        write_atomically(str(Path(directory) / path.name), path.read_bytes(), op="codegen")
+        written.append(Path(directory) / path.name)
+        write_atomically(str(written[-1]), path.read_bytes(), op="codegen")
+    return written

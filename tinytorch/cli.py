@@ -35,6 +35,27 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from tinytorch.codegen.deploy import deploy
+
+    result = deploy(args.graph, args.target, args.out, optimization=f"-{args.optimization}",
+                    flash=args.flash, ram=args.ram, emulate_samples=args.emulate)
+    print(result.summary())
+    print(f"wrote {len(result.files)} files to {args.out}")
+    return 0 if result.bit_exact in (None, True) else 1
+
+
+def _bytes(text: str) -> int:
+    """A size such as 65536, 64K or 1M (K = 1024 bytes)."""
+    units = {"K": 1024, "M": 1024 * 1024}
+    text = text.strip().upper().removesuffix("B")
+    scale = units.get(text[-1:], 1)
+    try:
+        return int(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 65536, 64K, 1M)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinytorch",
@@ -73,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
                           help="batches of 64 training images to calibrate on (default 20)")
     quantize.add_argument("--quiet", action="store_true", help="no progress bars")
     quantize.set_defaults(run=_quantize)
+
+    deploy = commands.add_parser(
+        "deploy", help="generate C for an int8 graph, build it for a target and report its size",
+        description="Write GRAPH (from `tinytorch quantize --out`) as freestanding C, build it "
+                    "for the target, print flash, RAM and arena size, and optionally run it on "
+                    "an emulated core against the int8 interpreter.")
+    deploy.add_argument("graph", help="an int8 graph (GRAPH.json + GRAPH.npz)")
+    deploy.add_argument("--target", default="cortex-m4",
+                        choices=["host", "cortex-m0plus", "cortex-m4", "cortex-m7"],
+                        help="where the C will run (default cortex-m4)")
+    deploy.add_argument("--out", required=True, help="directory for the .c and .h files")
+    deploy.add_argument("--optimization", choices=["Os", "O2"], default="Os",
+                        help="compiler optimization (default Os: smallest code)")
+    deploy.add_argument("--flash", type=_bytes, help="flash budget, e.g. 256K; fail if exceeded")
+    deploy.add_argument("--ram", type=_bytes, help="RAM budget, e.g. 64K; fail if exceeded")
+    deploy.add_argument("--emulate", type=int, default=0, metavar="N",
+                        help="run N random inputs on the emulated target and compare with "
+                             "the interpreter (default 0)")
+    deploy.set_defaults(run=_deploy)
 
     from tinytorch.labs.commands import add_commands  # argparse only; each command imports lazily
 

@@ -164,7 +164,7 @@ def random_architecture(rng):
             k = int(rng.integers(1, 4))
             stride = int(rng.integers(1, 3)) if min(height, width) > 3 else 1
             pad = [int(v) for v in rng.integers(0, k, 4)]
-            groups = int(rng.choice([1, 1, 2])) if channels % 2 == 0 else 1
+            groups = int(rng.choice([1, 2])) if channels % 2 == 0 else 1
             out = int(rng.integers(1, 7)) * groups
             if min(height + pad[0] + pad[1], width + pad[2] + pad[3]) >= k:
                 g.conv(f"layer{layer}.conv", out, (k, k), (stride, stride), pad, groups=groups,
