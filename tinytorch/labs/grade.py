@@ -12,8 +12,9 @@
   ``visibility`` (hidden tests are shown after the due date).
 
 Before running anything it asks a child Python where ``tinytorch``,
-``tinytorch.kernels`` and ``tinytorch.codegen`` would be imported from, and
-refuses to grade when that is not the working tree: a reference copy
+``tinytorch.kernels`` and ``tinytorch.codegen`` would be imported from
+(without importing them: broken student code must cost tests, not the
+question), and refuses to grade when that is not the working tree: a reference copy
 installed elsewhere would pass every test and grade the wrong code.  (The fix
 is ``pip install -e .`` in the working tree; the autograder instead maps the
 imports onto the submission with ``import_from_tree=True``.)
@@ -95,10 +96,8 @@ def check_imports(root: Path, import_from_tree: bool = False) -> None:
         if name != "tinytorch" and not folder.exists():
             continue
         if origin.startswith("error:"):
-            if name == "tinytorch":
-                continue  # broken student code: the tests will report it, test by test
-            raise GradingRefused(f"`import {name}` fails here ({origin[7:]}); install the working "
-                                 f"tree with `pip install -e .` in {root}")
+            raise GradingRefused(f"`import {name}` finds nothing here ({origin[7:]}); install the "
+                                 f"working tree with `pip install -e .` in {root}")
         if Path(origin).resolve() != folder.resolve():
             raise GradingRefused(
                 f"`import {name}` would load {origin}, not {folder}: the tests would grade "

@@ -143,14 +143,25 @@ def _output(report) -> str:  # noqa: ANN001
 
 
 def where() -> dict[str, str]:
-    """The files ``tinytorch`` and its layers import from here (or the import error)."""
+    """The folders ``tinytorch`` and its layers would import from, found without running them.
+
+    Nothing is imported: a student's half-written package may fail to import,
+    and that must show up test by test, not stop the question.
+    """
     found = {}
-    for name in ("tinytorch", "tinytorch.kernels", "tinytorch.codegen"):
-        try:
-            module = __import__(name, fromlist=["_"])
-            found[name] = os.path.dirname(os.path.abspath(module.__file__))
-        except Exception as error:  # noqa: BLE001 (any failure is reported, not raised)
-            found[name] = f"error: {type(error).__name__}: {error}"
+    spec = importlib.util.find_spec("tinytorch")
+    if spec is None or spec.origin is None:
+        return {"tinytorch": "error: no module named tinytorch"}
+    found["tinytorch"] = os.path.dirname(os.path.abspath(spec.origin))
+    for name in ("tinytorch.kernels", "tinytorch.codegen"):
+        for finder in sys.meta_path:
+            layer = getattr(finder, "find_spec", lambda *args: None)(
+                name, list(spec.submodule_search_locations or []))
+            if layer is not None and layer.origin:
+                found[name] = os.path.dirname(os.path.abspath(layer.origin))
+                break
+        else:
+            found[name] = f"error: no module named {name}"
     return found
 
 
