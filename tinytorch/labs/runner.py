@@ -32,6 +32,7 @@ import importlib.abc
 import importlib.util
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -133,8 +134,13 @@ def _first_line(report) -> str:  # noqa: ANN001
         lines = [line for line in crash.message.splitlines() if line.strip()]
         return lines[0] if lines else crash.message
     text = str(longrepr or "").strip().splitlines()
-    errors = [line for line in text if line.startswith("E ")]
-    return (errors[0][1:].strip() if errors else text[-1] if text else "")
+    errors = [line[1:].strip() for line in text if line.startswith("E ")]
+    exceptions = [line for line in errors if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
+    places = [match.groups() for line in errors
+              for match in [re.match(r'^File "(.+)", line (\d+)', line)] if match]
+    if exceptions and places:  # a module that does not even parse: say where
+        return f"{exceptions[-1]} ({places[-1][0]}:{places[-1][1]})"
+    return exceptions[-1] if exceptions else errors[0] if errors else text[-1] if text else ""
 
 
 def _output(report) -> str:  # noqa: ANN001
