@@ -23,8 +23,10 @@
 # logits is simply `softmax(logits) - one_hot(target)`.
 #
 # Read along in `tinytorch/nn/module.py`, `tinytorch/nn/linear.py`,
-# `tinytorch/nn/init.py`, `tinytorch/nn/activation.py`, `tinytorch/nn/loss.py`
-# and `tinytorch/ops/loss.py`.
+# `tinytorch/nn/init.py`, `tinytorch/nn/activation.py` and `tinytorch/nn/loss.py`
+# (the layers), and in `tinytorch/ops/matmul.py`, `tinytorch/ops/pointwise.py`,
+# `tinytorch/ops/softmax.py` and `tinytorch/ops/loss.py` (the operations they
+# run: `linear`, `relu`, `log_softmax` and the losses).
 
 # %%
 import ast
