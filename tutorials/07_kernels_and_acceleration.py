@@ -11,9 +11,10 @@
 # # Lab 07 — Kernels and acceleration with Numba
 #
 # A *kernel* is one tight loop nest over plain arrays: a matrix product, an
-# im2col, a pooling window. Python runs such loops a hundred times slower than
-# machine code, so TinyTorch writes its kernels with **Numba**: `@njit` compiles
-# a Python function, on its first call, for the exact types it receives
+# im2col, a pooling window. Python runs such loops orders of magnitude slower
+# than machine code (measured below), so TinyTorch writes its kernels with
+# **Numba**: `@njit` compiles a Python function, on its first call, for the
+# exact types it receives
 # (`cache=True` keeps the machine code on disk for the next run). The
 # kernels layer (`kernels/`) knows nothing of tensors or autograd; every kernel
 # sits beside a plain-numpy reference of the same math.
