@@ -46,7 +46,11 @@ def model_sources(generated: GeneratedModel, directory: Path) -> list[Path]:
 
 def build_model(generated: GeneratedModel, directory: Path, target: str,
                 optimization: str = "-Os", extra_flags: list[str] = ()) -> Path:
-    """Write the model into ``directory`` and build it: a .so for "host", an .elf otherwise."""
+    """Write the model into ``directory`` and build it: a .so for "host", an .elf otherwise.
+
+    ``extra_flags`` go to the compiler, e.g. ``["-DTT_REFERENCE_KERNELS"]`` to
+    build the reference C on a core that has the DSP extension.
+    """
     write_model(generated, directory)
     sources = model_sources(generated, directory)
     suffix = optimization.lstrip("-")
@@ -55,7 +59,8 @@ def build_model(generated: GeneratedModel, directory: Path, target: str,
                                             [directory], optimization, extra_flags)
     return toolchain.build_firmware(sources, directory / f"{generated.name}-{target}-{suffix}.elf",
                                     target, [directory], optimization,
-                                    keep_symbols=[f"{generated.name}_invoke"])
+                                    keep_symbols=[f"{generated.name}_invoke"],
+                                    extra_flags=extra_flags)
 
 
 def _check_inputs(name: str, inputs: np.ndarray, input_size: int) -> np.ndarray:

@@ -294,7 +294,7 @@ int {model}_invoke(const int8_t *input, int8_t *output);
                  f"static int32_t {model}_arena_words[{words}];\n")
     scratch = "#define SCRATCH ((int16_t *)0)\n"
     if writer.scratch_values:
-        scratch = (f"#if defined(__ARM_FEATURE_DSP)\n"
+        scratch = (f"#if TT_USE_DSP\n"
                    f"/* int16 im2col columns for the DSP path */\n"
                    f"static int16_t {model}_scratch[{writer.scratch_values}];\n"
                    f"#define SCRATCH {model}_scratch\n#else\n{scratch}#endif\n")

@@ -152,7 +152,7 @@ def _zig_environment() -> dict:
 
 def build_firmware(sources: list[Path], output: Path, target: str, include_dirs: list[Path] = (),
                    optimization: str = "-Os", keep_symbols: list[str] = (),
-                   stack_size: int = 2048) -> Path:
+                   stack_size: int = 2048, extra_flags: list[str] = ()) -> Path:
     """A bare-metal ELF for ``target``: ``sources`` + start-up code + our linker script.
 
     ``keep_symbols`` (e.g. the model's invoke function) survive section garbage
@@ -177,7 +177,7 @@ def build_firmware(sources: list[Path], output: Path, target: str, include_dirs:
         flags = [*spec.gcc_flags, "-g", "-nostdlib", "-nostartfiles"]
         link.append("-lgcc")  # 64-bit multiply and shift helpers (M0+)
         env = None
-    command = [*compiler, *flags, *STRICT_C, optimization, *SECTION_FLAGS,
+    command = [*compiler, *flags, *STRICT_C, optimization, *SECTION_FLAGS, *extra_flags,
                *[f"-I{d}" for d in (KERNEL_DIR, *include_dirs)],
                *map(str, [*sources, STARTUP_SOURCE]), *link, "-o", str(output)]
     _run(command, f"{target} build ({kind})", env)

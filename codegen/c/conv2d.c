@@ -57,7 +57,7 @@ static void conv2d_reference(const tt_window *w, int32_t groups, const tt_quanti
     }
 }
 
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
 /* Where element k of a receptive field goes in an int16 column: within each
  * group of four, the order x0 x2 x1 x3, which is the order in which SXTB16
  * unpacks four int8 weights (tt_matmul_dsp).  A tail of fewer than four
@@ -119,7 +119,7 @@ void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *q
                const int8_t *input, const int8_t *weight, const int32_t *bias,
                const int32_t *multiplier, const int32_t *shift, int8_t *output,
                int16_t *scratch) {
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
     if (groups == 1) {
         conv2d_dsp(window, quantization, input, weight, bias, multiplier, shift, output,
                    scratch);

@@ -21,7 +21,7 @@
 #include "tinytorch_kernels.h"
 #include "requantize.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
 #include <arm_acle.h>
 #endif
 
@@ -47,27 +47,27 @@ static int8_t requantize_channel(int32_t acc, const int32_t *bias, int32_t o,
                          q->output_zero_point, q->act_min, q->act_max, q->single_rounding);
 }
 
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
 /* Four bytes as one little-endian word: a single LDR once compiled. */
 static uint32_t load_word(const int8_t *bytes) {
     const uint8_t *b = (const uint8_t *)bytes;
     return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
 }
 
-/* Four channels [o, o + 4) of one output pixel; depth multiplier 1. */
-static void four_channels(const tt_window *w, const tt_quantization *q, const int8_t *input,
-                          const int8_t *weight, int32_t oy, int32_t ox, int32_t o,
-                          int32_t ky_first, int32_t ky_last, int32_t kx_first, int32_t kx_last,
-                          int32_t acc[4]) {
-    const int16x2_t minus_zero_point =
-        (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
-    int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, ky, kx;
-    for (ky = ky_first; ky < ky_last; ++ky) {
-        const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
-        for (kx = kx_first; kx < kx_last; ++kx) {
-            const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
-            const uint32_t x = load_word(input + (iy * w->input_width + ix) * w->input_channels + o);
-            const uint32_t f = load_word(weight + (ky * w->kernel_width + kx) * w->output_channels + o);
+/* Four channels [o, o + 4) of one output pixel; depth multiplier 1.  `pixel`
+ * and `filter` point at channel o of the first valid window position; the
+ * loops walk them with fixed steps, so no address is multiplied. */
+static void four_channels(const int8_t *pixel, const int8_t *filter, int32_t rows,
+                          int32_t columns, int32_t pixel_row_step, int32_t pixel_column_step,
+                          int32_t filter_row_step, int32_t filter_column_step,
+                          int16x2_t minus_zero_point, int32_t acc[4]) {
+    int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, row, column;
+    for (row = 0; row < rows; ++row) {
+        const int8_t *x_pointer = pixel + row * pixel_row_step;
+        const int8_t *f_pointer = filter + row * filter_row_step;
+        for (column = 0; column < columns; ++column) {
+            const uint32_t x = load_word(x_pointer);
+            const uint32_t f = load_word(f_pointer);
             const int16x2_t x_even = __sadd16(__sxtb16(x), minus_zero_point);
             const int16x2_t x_odd = __sadd16(__sxtb16(__ror(x, 8)), minus_zero_point);
             const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
@@ -75,6 +75,8 @@ static void four_channels(const tt_window *w, const tt_quantization *q, const in
             acc2 = __smlatt(f_even, x_even, acc2);
             acc1 = __smlabb(f_odd, x_odd, acc1);
             acc3 = __smlatt(f_odd, x_odd, acc3);
+            x_pointer += pixel_column_step;
+            f_pointer += filter_column_step;
         }
     }
     acc[0] = acc0;
@@ -98,15 +100,29 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
             window_inside(ox, w->stride_width, w->pad_left, w->dilation_width, w->kernel_width,
                           w->input_width, &kx_first, &kx_last);
             o = 0;
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
             if (depth_multiplier == 1) {
-                for (; o + 4 <= w->output_channels; o += 4) {
+                const int32_t channels = w->input_channels;
+                const int32_t first_y = oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
+                const int32_t first_x = ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
+                const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
+                const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
+                const int16x2_t minus_zero_point =
+                    (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                const int32_t output_zero_point = q->output_zero_point;
+                const int32_t act_min = q->act_min, act_max = q->act_max;
+                const int32_t single_rounding = q->single_rounding;
+                for (; o + 4 <= channels; o += 4) {
                     int32_t acc[4], i;
-                    four_channels(w, q, input, weight, oy, ox, o, ky_first, ky_last, kx_first,
-                                  kx_last, acc);
+                    four_channels(pixel + o, filter + o, ky_last - ky_first, kx_last - kx_first,
+                                  w->dilation_height * w->input_width * channels,
+                                  w->dilation_width * channels, w->kernel_width * channels,
+                                  channels, minus_zero_point, acc);
                     for (i = 0; i < 4; ++i) {
-                        output[o + i] = requantize_channel(acc[i], bias, o + i, multiplier,
-                                                           shift, q);
+                        output[o + i] = tt_requantize(tt_wrapping_add(acc[i], bias[o + i]),
+                                                      multiplier[o + i], shift[o + i],
+                                                      output_zero_point, act_min, act_max,
+                                                      single_rounding);
                     }
                 }
             }

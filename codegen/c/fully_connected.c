@@ -15,7 +15,7 @@ void tt_fully_connected(int32_t in_features, int32_t out_features,
                         const tt_quantization *q, const int8_t *input,
                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
                         const int32_t *shift, int8_t *output, int16_t *scratch) {
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
     tt_expand_to_int16_reordered(input, in_features, q->input_zero_point, scratch);
     tt_matmul_dsp(weight, out_features, in_features, scratch, 0, bias, multiplier, shift, q,
                   output, 0);

@@ -24,7 +24,7 @@
  */
 #include "tinytorch_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
 #include <arm_acle.h>
 
 #include "requantize.h"

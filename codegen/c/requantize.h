@@ -23,14 +23,22 @@
 
 #include <stdint.h>
 
-static inline int32_t tt_wrapping_add(int32_t a, int32_t b) {
+/* Inlined into every kernel's inner loop: a call per output would cost more
+ * than the arithmetic (GCC and clang; other compilers decide for themselves). */
+#if defined(__GNUC__)
+#define TT_INLINE static inline __attribute__((always_inline))
+#else
+#define TT_INLINE static inline
+#endif
+
+TT_INLINE int32_t tt_wrapping_add(int32_t a, int32_t b) {
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
 /* round(a * b / 2^31), ties upward; INT32_MIN * INT32_MIN (= +1.0) saturates.
  * floor((ab + 2^30) / 2^31) equals TFLite's nudge-and-truncate for every
  * product, and compiles to one multiply-accumulate and a shift. */
-static inline int32_t tt_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+TT_INLINE int32_t tt_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
@@ -38,14 +46,14 @@ static inline int32_t tt_saturating_rounding_doubling_high_mul(int32_t a, int32_
 }
 
 /* round(x / 2^exponent) for 0 <= exponent <= 31, ties away from zero. */
-static inline int32_t tt_rounding_divide_by_power_of_two(int32_t x, int32_t exponent) {
+TT_INLINE int32_t tt_rounding_divide_by_power_of_two(int32_t x, int32_t exponent) {
     const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1);
     const int32_t remainder = x & mask;
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-static inline int32_t tt_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
+TT_INLINE int32_t tt_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier,
                                                           int32_t shift,
                                                           int32_t single_rounding) {
     if (single_rounding) {
@@ -63,7 +71,7 @@ static inline int32_t tt_multiply_by_quantized_multiplier(int32_t x, int32_t mul
 
 /* The tail of every layer with weights: rescale, add the output zero point
  * (an int32 add, which may wrap like the reference's), clamp. */
-static inline int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t shift,
+TT_INLINE int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t shift,
                                    int32_t output_zero_point, int32_t act_min,
                                    int32_t act_max, int32_t single_rounding) {
     int32_t value = tt_multiply_by_quantized_multiplier(accumulator, multiplier, shift,

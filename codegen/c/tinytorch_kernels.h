@@ -19,6 +19,15 @@
 
 #include <stdint.h>
 
+/* The DSP path is compiled where the core has the DSP extension, unless the
+ * build asks for the reference C everywhere (-DTT_REFERENCE_KERNELS), e.g. to
+ * measure what the DSP path gains on the same core. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TT_REFERENCE_KERNELS)
+#define TT_USE_DSP 1
+#else
+#define TT_USE_DSP 0
+#endif
+
 /* How an int32 accumulator becomes an int8 output (requantize.h). */
 typedef struct {
     int32_t input_zero_point;
@@ -81,7 +90,7 @@ typedef struct {
 void tt_add(const tt_add_parameters *parameters, int32_t size, const int8_t *a,
             const int8_t *b, int8_t *output);
 
-#if defined(__ARM_FEATURE_DSP)
+#if TT_USE_DSP
 /* The DSP path's shared inner product (matmul_dsp.c). */
 void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,
                                   int16_t *expanded);

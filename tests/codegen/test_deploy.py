@@ -8,7 +8,7 @@ from tinytorch.codegen.elf_report import BudgetError
 from tinytorch.codegen.emitter import EmitError, c_identifier, generate_model, model_identifier
 from tinytorch.quant import GraphError
 
-from int8_graph_builder import GraphBuilder, digits_cnn
+from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tinytorch.codegen.deploy import CoreModel, HostModel, build_model
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.quant import Int8Interpreter
 
-from int8_graph_builder import GraphBuilder, digits_cnn, random_architecture
+from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn, random_architecture
 
 MCU_TARGETS = ["cortex-m0plus", "cortex-m4", "cortex-m7"]
 

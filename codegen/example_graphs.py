@@ -1,8 +1,21 @@
-"""Small int8 graphs built by hand or at random, for the code generator's tests.
+"""Int8 graphs with random weights: known network shapes and random architectures.
 
-Quantization parameters are drawn directly (scales, zero points), the way a
-converter would set them, so that the graphs exercise every op and every
-parameter range without training anything.
+What
+----
+The code generator is measured and tested on networks nobody needs to train:
+``GraphBuilder`` stacks layers (conv, depthwise, linear, pools, residual add)
+and draws their quantization parameters directly (scales, zero points,
+multipliers from ``quantize_multiplier``), the way a converter would set
+them.  ``digits_cnn`` and ``ds_cnn`` have the shapes of the digits CNN and of
+MLPerf Tiny's keyword-spotting DS-CNN (2.66 M multiply-accumulates);
+``random_architecture`` draws a small network for fuzz tests.
+
+Why random weights are enough
+-----------------------------
+Size, speed and bit-exactness do not depend on what the weights mean: the
+same shapes execute the same instructions, and every output byte is compared
+with the int8 interpreter.  Accuracy is measured elsewhere, on a trained
+model.
 """
 import numpy as np
 
