@@ -226,7 +226,8 @@ print(f"elementwise add: {add_rate / 1e9:.2f} GFLOP/s at 1/24 FLOP/byte "
       f"(its roof there: {bandwidth / 24 / 1e9:.2f})")
 for size in sizes:
     side = "compute" if size / 12 > ridge else "memory"
-    print(f"GEMM n = {size}: possible intensity {size / 12:.1f} FLOP/byte, on the {side}-bound side")
+    print(f"GEMM n = {size}: possible intensity {size / 12:.1f} FLOP/byte, "
+          f"on the {side}-bound side")
 
 intensity = np.logspace(-2, 2.5, 200)
 figure, axis = plt.subplots(figsize=(7, 4))

@@ -170,8 +170,9 @@ def test_max_pool_forward_finds_each_window_maximum_and_where_it_was():
         x = generator.standard_normal((2, 3, 7, 6))
         out, indices = max_pool2d_forward(x, kernel, stride, padding)
         expected, positions = window_maxima(x, kernel, stride, padding)
-        np.testing.assert_array_equal(out, expected, err_msg=f"kernel {kernel}, stride {stride}")
-        np.testing.assert_array_equal(indices, positions, err_msg=f"kernel {kernel}, stride {stride}")
+        where = f"kernel {kernel}, stride {stride}, padding {padding}"
+        np.testing.assert_array_equal(out, expected, err_msg=where)
+        np.testing.assert_array_equal(indices, positions, err_msg=where)
 
 
 def test_max_pool_backward_sends_each_gradient_to_its_window_winner():
