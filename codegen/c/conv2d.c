@@ -69,23 +69,31 @@ static int32_t reordered(int32_t k, int32_t depth_in_fours) {
     return (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
-/* One receptive field, minus the zero point, as an int16 column (0 outside the image). */
+/* One receptive field, minus the zero point, as an int16 column (0 outside
+ * the image).  When the channels come in fours, each pixel's channels start a
+ * group of four in the column, so a pixel is widened four values at a time
+ * by the same SXTB16 code as the fully connected layer's input. */
 static void im2col(const tt_window *w, const tt_quantization *q, const int8_t *input,
                    int32_t position, int16_t *column) {
-    const int32_t depth = w->kernel_height * w->kernel_width * w->input_channels;
+    const int32_t channels = w->input_channels;
+    const int32_t depth = w->kernel_height * w->kernel_width * channels;
     const int32_t depth_in_fours = depth & ~3;
+    const int whole_groups = (channels & 3) == 0;
     const int32_t oy = position / w->output_width;
     const int32_t ox = position % w->output_width;
     int32_t ky, kx, c, k = 0;
     for (ky = 0; ky < w->kernel_height; ++ky) {
         const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
-        for (kx = 0; kx < w->kernel_width; ++kx) {
+        for (kx = 0; kx < w->kernel_width; ++kx, k += channels) {
             const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
             const int inside = iy >= 0 && iy < w->input_height && ix >= 0 && ix < w->input_width;
-            const int8_t *pixel = inside ? input + (iy * w->input_width + ix) * w->input_channels
-                                         : input;
-            for (c = 0; c < w->input_channels; ++c, ++k) {
-                column[reordered(k, depth_in_fours)] =
+            const int8_t *pixel = inside ? input + (iy * w->input_width + ix) * channels : input;
+            if (inside && whole_groups) {
+                tt_expand_to_int16_reordered(pixel, channels, q->input_zero_point, column + k);
+                continue;
+            }
+            for (c = 0; c < channels; ++c) {
+                column[reordered(k + c, depth_in_fours)] =
                     (int16_t)(inside ? pixel[c] - q->input_zero_point : 0);
             }
         }

@@ -27,8 +27,10 @@
  * than the arithmetic (GCC and clang; other compilers decide for themselves). */
 #if defined(__GNUC__)
 #define TT_INLINE static inline __attribute__((always_inline))
+#define TT_NOINLINE __attribute__((noinline))
 #else
 #define TT_INLINE static inline
+#define TT_NOINLINE
 #endif
 
 TT_INLINE int32_t tt_wrapping_add(int32_t a, int32_t b) {
@@ -62,7 +64,7 @@ TT_INLINE int32_t tt_multiply_by_quantized_multiplier(int32_t x, int32_t multipl
         return (int32_t)(((int64_t)x * multiplier + rounding_term) >> total_shift);
     } else {
         const int32_t left_shift = shift > 0 ? shift : 0;
-        const int32_t right_shift = shift > 0 ? 0 : -shift;
+        const int32_t right_shift = left_shift - shift;  /* max(-shift, 0) */
         const int32_t shifted = (int32_t)((uint32_t)x << left_shift);  /* wraps, as int32 does */
         return tt_rounding_divide_by_power_of_two(
             tt_saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift);
