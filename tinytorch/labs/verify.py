@@ -56,12 +56,11 @@ def write_overlay(root: Path, labs: set[int], overlay: Path) -> list[Path]:
     return written
 
 
-def _run_stubbed(root: Path, labs: set[int], selectors: list[str], timeout: float) -> TestRun:
-    with tempfile.TemporaryDirectory(prefix="tinytorch-overlay-") as folder:
-        overlay = Path(folder)
-        written = write_overlay(root, labs, overlay)
-        env = {"NUMBA_DISABLE_JIT": "1"} if any(path.parts[0] == "kernels" for path in written) else {}
-        return run_tests(root, selectors, timeout=timeout, map_imports=True, overlay=overlay, env=env)
+def _stubbed_run(root: Path, labs: set[int], overlay: Path) -> dict:
+    """The keyword arguments of ``run_tests`` for a run with ``labs`` stubbed (overlay written now)."""
+    written = write_overlay(root, labs, overlay)
+    env = {"NUMBA_DISABLE_JIT": "1"} if any(path.parts[0] == "kernels" for path in written) else {}
+    return {"map_imports": True, "overlay": overlay, "env": env}
 
 
 def _tests_of(lab: Lab, run: TestRun) -> list[str]:
@@ -96,15 +95,20 @@ def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
                for lab in labs}
     all_selectors = [s for lab in labs for s in lab.selectors() if s not in missing[lab.number]]
     jobs = {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Overlays are written here, in one thread: only the test processes run side by side
+    # (Python 3.11's ast.parse is not safe to call from two threads at once).
+    with tempfile.TemporaryDirectory(prefix="tinytorch-overlays-") as folder, \
+            ThreadPoolExecutor(max_workers=2) as pool:
         jobs["reference"] = pool.submit(run_tests, root, all_selectors, timeout=timeout,
                                         map_imports=True)
         for lab in labs:
             selectors = [s for s in lab.selectors() if s not in missing[lab.number]]
-            jobs[(lab.number, "b")] = pool.submit(_run_stubbed, root, {lab.number}, selectors, timeout)
             later = {number for number in region_labs if number > lab.number}
-            if later:
-                jobs[(lab.number, "c")] = pool.submit(_run_stubbed, root, later, selectors, timeout)
+            for invariant, stubbed in (("b", {lab.number}), ("c", later)):
+                if stubbed and (invariant == "c" or lab.number in region_labs):
+                    options = _stubbed_run(root, stubbed, Path(folder) / f"{lab.tag}{invariant}")
+                    jobs[(lab.number, invariant)] = pool.submit(
+                        run_tests, root, selectors, timeout=timeout, **options)
         reference = jobs["reference"].result()
         for lab in labs:
             problems = [f"missing test file {s}" for s in missing[lab.number]]
