@@ -97,3 +97,17 @@ def test_budget_check_names_both_numbers(firmware):
 def test_unknown_target_fails_loudly(codegen_build_dir):
     with pytest.raises(toolchain.ToolchainError, match="unknown target 'cortex-m99'"):
         toolchain.build_firmware([], codegen_build_dir / "x.elf", "cortex-m99")
+
+
+def test_missing_cross_compiler_and_emulator_fail_loudly(monkeypatch, firmware):
+    import sys
+
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "ziglang", None)  # as if not installed
+    with pytest.raises(toolchain.ToolchainError, match="pip install ziglang"):
+        toolchain.cross_compiler()
+    with pytest.raises(toolchain.ToolchainError, match="no host C compiler"):
+        toolchain.host_compiler()
+    monkeypatch.setitem(sys.modules, "unicorn", None)
+    with pytest.raises(EmulationError, match="pip install unicorn"):
+        CortexM(firmware, "cortex-m4")
