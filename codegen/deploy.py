@@ -137,8 +137,10 @@ class DeployResult:
             lines.append(self.report.format())
         if self.instructions is not None:
             lines.append(f"{self.target}: {self.instructions:,} instructions per inference "
-                         f"({self.instructions / max(self.generated.macs, 1):.2f} per MAC), "
-                         f"bit-exact with the interpreter: {'yes' if self.bit_exact else 'NO'}")
+                         f"({self.instructions / max(self.generated.macs, 1):.2f} per MAC)")
+        if self.bit_exact is not None:
+            lines.append(f"{self.target}: bit-exact with the interpreter: "
+                         f"{'yes' if self.bit_exact else 'NO'}")
         return "\n".join(lines)
 
 
