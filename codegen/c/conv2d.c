@@ -31,19 +31,23 @@ static void conv2d_reference(const tt_window *w, int32_t groups, const tt_quanti
                 const int32_t first_channel = (o / out_per_group) * in_per_group;
                 int32_t acc = 0;
                 for (ky = 0; ky < w->kernel_height; ++ky) {
-                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    const int32_t iy =
+                        oy * w->stride_height - w->pad_top + ky * w->dilation_height;
                     if (iy < 0 || iy >= w->input_height) {
                         continue;
                     }
                     for (kx = 0; kx < w->kernel_width; ++kx) {
-                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int32_t ix =
+                            ox * w->stride_width - w->pad_left + kx * w->dilation_width;
                         const int8_t *pixel;
                         const int8_t *filter;
                         if (ix < 0 || ix >= w->input_width) {
                             continue;
                         }
-                        pixel = input + (iy * w->input_width + ix) * w->input_channels + first_channel;
-                        filter = weight + ((o * w->kernel_height + ky) * w->kernel_width + kx) * in_per_group;
+                        pixel = input + (iy * w->input_width + ix) * w->input_channels +
+                                first_channel;
+                        filter = weight + ((o * w->kernel_height + ky) * w->kernel_width + kx) *
+                                              in_per_group;
                         for (c = 0; c < in_per_group; ++c) {
                             acc += filter[c] * (pixel[c] - q->input_zero_point);
                         }
