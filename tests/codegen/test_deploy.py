@@ -65,3 +65,17 @@ def test_invalid_graphs_and_unsupported_windows_are_refused():
     graph.ops[0].attributes["shift"] = [99] * 8
     with pytest.raises(GraphError, match="conv1"):
         generate_model(graph)
+
+
+def test_a_graph_of_one_reshape_copies_input_to_output(tmp_path):
+    from tinytorch.codegen.deploy import HostModel, build_model
+    from tinytorch.quant import Int8Interpreter
+
+    g = GraphBuilder("only reshape", (1, 3, 2, 2), np.random.default_rng(0))
+    g.flatten("flatten")
+    graph = g.build()
+    generated = generate_model(graph)
+    assert generated.plan.arena_size == 0 and "output[i] = input[i];" in generated.source
+    inputs = np.random.default_rng(1).integers(-128, 128, (5, 3, 2, 2)).astype(np.int8)
+    model = HostModel(build_model(generated, tmp_path, "host"), generated, graph)
+    np.testing.assert_array_equal(model(inputs), Int8Interpreter(graph).invoke(inputs))
