@@ -14,14 +14,23 @@ import sys
 def _demo(args: argparse.Namespace) -> int:
     from tinytorch import demo
 
-    result = demo.main(args.model, epochs=args.epochs, seed=args.seed,
-                       show_progress=not args.quiet)
+    if args.train_only:
+        result = demo.main(args.model, epochs=args.epochs, seed=args.seed,
+                           show_progress=not args.quiet)
+        model = result.model
+    else:
+        result = demo.run_end_to_end(args.model, epochs=args.epochs, seed=args.seed,
+                                     target=args.target, out=args.out, clock_mhz=args.clock_mhz,
+                                     show_progress=not args.quiet)
+        model = result.training.model
+        print()
+        print(result.summary())
     if args.save:
         from tinytorch.models import save_model
 
-        save_model(result.model, demo.MODELS[args.model][2], args.save)
+        save_model(model, demo.MODELS[args.model][2], args.save)
         print(f"saved {args.save}")
-    return 0
+    return 0 if args.train_only or result.bit_exact else 1
 
 
 def _quantize(args: argparse.Namespace) -> int:
@@ -65,12 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     demo = commands.add_parser(
-        "demo", help="train a network on handwritten digits and report its accuracy",
-        description="Train a network on the bundled 8x8 digits with SGD and print its accuracy.")
-    demo.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
-                      help="mlp: 64-128-64-10 (default); cnn: two conv + pool stages")
+        "demo", help="the whole stack: train on digits, quantize, generate C, run on a Cortex-M",
+        description="Train a network on the bundled 8x8 digits, quantize it to int8, generate "
+                    "C, build it for the host and a Cortex-M, run the test set on both (the "
+                    "core emulated) and check every output byte against the int8 interpreter. "
+                    "Exits with status 1 if any byte differs.")
+    demo.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
+                      help="cnn: two conv + pool stages and a linear layer (default); "
+                           "mlp: 64-128-64-10")
     demo.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--target", choices=["cortex-m4", "cortex-m7", "cortex-m0plus"],
+                      default="cortex-m4", help="the microcontroller core (default cortex-m4)")
+    demo.add_argument("--clock-mhz", type=float, default=100.0,
+                      help="core clock for the latency estimate (default 100)")
+    demo.add_argument("--out", metavar="DIR",
+                      help="keep the generated C and the builds here (default: a temporary "
+                           "directory, removed)")
+    demo.add_argument("--train-only", action="store_true",
+                      help="only train and print the accuracies")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.add_argument("--save", metavar="CHECKPOINT",
                       help="also save the trained model here (a .npz for `tinytorch quantize`)")
