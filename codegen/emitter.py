@@ -65,11 +65,22 @@ class EmitError(ValueError):
 
 
 def c_identifier(name: str) -> str:
-    """``name`` as a C identifier: letters, digits and underscores, not starting with a digit."""
+    """``name`` as a C identifier: letters, digits and underscores, not starting with a digit.
+
+    To build: replace every character that is not an ASCII letter, digit or
+    underscore by ``_``; strip underscores from both ends (an empty result
+    becomes ``unnamed``); if it now starts with a digit, put ``_`` in front.
+
+    Worked example: ``"features.0.conv"`` -> ``"features_0_conv"``;
+    ``"0weird name!"`` -> ``"0weird_name_"`` -> ``"0weird_name"`` -> ``"_0weird_name"``.
+    """
+    # TODO: non-[A-Za-z0-9_] to "_", strip "_" at the ends ("unnamed" if empty), no leading digit
+    # BEGIN SOLUTION lab 09
     identifier = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "unnamed"
     if identifier[0].isdigit():
         identifier = "_" + identifier
     return identifier
+    # END SOLUTION
 
 
 def model_identifier(name: str) -> str:

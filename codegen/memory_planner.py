@@ -57,7 +57,19 @@ class Buffer:
     last: int
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
+        """Whether the two buffers are needed at one step at least (then they need distinct bytes).
+
+        To build: the step ranges ``[first, last]`` of both buffers are
+        inclusive.  They share a step unless one ends before the other
+        begins; compare the ends against the beginnings.
+
+        Worked example: steps 0..1 and 1..2 share step 1 (True); 0..1 and
+        2..3 do not (False); 1..4 and 2..2 share step 2 (True).
+        """
+        # TODO: True when the inclusive step ranges [first, last] of both share a step
+        # BEGIN SOLUTION lab 09
         return self.first <= other.last and other.first <= self.last
+        # END SOLUTION
 
 
 @dataclass
@@ -86,23 +98,57 @@ def _aligned(size: int, alignment: int) -> int:
 
 
 def lower_bound(buffers: list[Buffer]) -> int:
-    """The largest sum of sizes of buffers live at one step."""
-    steps = {b.first for b in buffers}  # the live set only grows at a buffer's first step
-    return max((sum(b.size for b in buffers if b.first <= step <= b.last) for step in steps),
+    """The largest sum of sizes of buffers live at one step: no arena can be smaller.
+
+    To build: for a step s, the buffers live at s are those with
+    ``first <= s <= last``; add up their sizes, and take the largest such
+    sum.  Only the steps where some buffer begins need checking: between two
+    beginnings the live set can only shrink.  No buffers: 0.
+
+    Worked example: a (100 B, steps 0..1), b (50 B, 1..2), c (80 B, 2..3).
+    Step 0: 100; step 1: a + b = 150; step 2: b + c = 130; step 3: 80.
+    The bound is 150.
+    """
+    # TODO: the largest sum of sizes of the buffers live at one step (0 for no buffers)
+    # BEGIN SOLUTION lab 09
+    starts = {b.first for b in buffers}  # the live set only grows where a buffer begins
+    return max((sum(b.size for b in buffers if b.first <= step <= b.last) for step in starts),
                default=0)
+    # END SOLUTION
 
 
 # --- Placing buffers ---------------------------------------------------------
 
 def _lowest_free_offset(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int:
-    offset = 0
+    """The lowest offset where ``buffer`` collides with no placed buffer live at the same time.
+
+    ``placed`` holds ``(offset, buffer)`` pairs, bytes ``offset`` to
+    ``offset + size - 1``.  Placed buffers that are never live together with
+    ``buffer`` do not matter: it may reuse their bytes.
+
+    To build: start a candidate offset at 0 and walk the placed buffers that
+    overlap ``buffer`` in time, in order of their offsets.  If the next one
+    begins at or above ``candidate + buffer.size``, the gap below it is big
+    enough: stop.  Otherwise it is in the way, and the candidate moves up to
+    its end (unless the candidate is already higher).  ``_highest_free_offset``
+    below is the same walk from the top.
+
+    Worked example: ``buffer`` is 40 B.  Live at the same time: one at 0
+    (30 B) and one at 100 (50 B); another at 30 (500 B) is not live then.
+    Candidate 0 collides with the first, moves to 30; the next begins at 100
+    >= 30 + 40: the answer is 30 (reusing the bytes of the one not live).
+    """
+    # TODO: walk the time-overlapping placed buffers by offset; stop at the first gap that fits
+    # BEGIN SOLUTION lab 09
+    candidate = 0
     for other_offset, other in sorted(placed, key=lambda item: item[0]):
         if not buffer.overlaps_in_time(other):
             continue
-        if other_offset >= offset + buffer.size:
+        if other_offset >= candidate + buffer.size:
             break  # the gap below `other` is big enough
-        offset = max(offset, other_offset + other.size)
-    return offset
+        candidate = max(candidate, other_offset + other.size)
+    return candidate
+    # END SOLUTION
 
 
 def _highest_free_offset(buffer: Buffer, placed: list[tuple[int, Buffer]],
@@ -161,6 +207,20 @@ def graph_buffers(graph) -> tuple[list[Buffer], dict[str, str]]:
 
     Steps are op indices.  The graph input and output are excluded (the
     caller's buffers); a reshape's output is an alias of its input.
+
+    To build: the lifetimes, in one walk over ``graph.ops`` with the step
+    number.  Op i *reads* its inputs: each input that is not a constant
+    (weights stay in flash) keeps its buffer, ``root(name)``, alive until i
+    (``last[...] = i``; the latest reader wins because the walk goes in
+    order).  Op i *writes* ``op.outputs[0]``: a new buffer, ``first`` and
+    ``last`` both i, except for a ``reshape``, whose output is only a new
+    name for its input's bytes: record ``aliases[output] = root(input)``.
+
+    Worked example: input -> conv (op 0) -> t0 -> reshape (op 1) -> t1 ->
+    linear (op 2) -> output.  t0 is written at 0; t1 becomes an alias of t0;
+    op 2 reads t1, i.e. t0, so t0 lives over steps 0..2.  The buffers are
+    [t0: 0..2] (input and output belong to the caller) and the aliases
+    {t1: t0}.
     """
     aliases: dict[str, str] = {}
 
@@ -171,15 +231,18 @@ def graph_buffers(graph) -> tuple[list[Buffer], dict[str, str]]:
 
     first: dict[str, int] = {graph.input: -1}
     last: dict[str, int] = {graph.input: -1}
+    # TODO: op i begins its output's life (a reshape aliases its input) and ends inputs' at i
+    # BEGIN SOLUTION lab 09
     for step, op in enumerate(graph.ops):
         for name in op.inputs:
-            if not graph.tensor(name).is_constant:
+            if not graph.tensor(name).is_constant:  # weights live in flash, not the arena
                 last[root(name)] = step
-        output = op.outputs[0]
+        written = op.outputs[0]
         if op.type == "reshape":
-            aliases[output] = root(op.inputs[0])
+            aliases[written] = root(op.inputs[0])
         else:
-            first[output] = last[output] = step
+            first[written] = last[written] = step
+    # END SOLUTION
     caller_owned = {root(graph.input), root(graph.output)}
     buffers = [Buffer(name, graph.tensor(name).size, first[name], last[name])
                for name in first if name not in caller_owned]
