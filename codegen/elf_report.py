@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".ARM.exidx", ".data")
+SHF_ALLOC = 0x2  # a section flag: the section occupies memory in the running image
 RAM_SECTIONS = (".data", ".bss", ".stack")
 
 
@@ -51,11 +52,32 @@ class ElfReport:
 
     @property
     def flash(self) -> int:
-        return sum(self.sections.get(name, 0) for name in FLASH_SECTIONS)
+        """Bytes of flash the image needs: the sizes of its flash sections, added up.
+
+        To build: ``self.sections`` maps each allocated section's name to its
+        size; add the sizes of the names in ``FLASH_SECTIONS`` (a section the
+        image does not have counts 0: a model without initialized variables
+        has no ``.data``).
+
+        Worked example: {.vectors: 8, .text: 1500, .rodata: 2600, .bss: 700,
+        .stack: 2048} -> 8 + 1500 + 2600 = 4108.
+        """
+        # TODO: the sizes of the sections named in FLASH_SECTIONS, added (missing ones are 0)
+        # BEGIN SOLUTION lab 10
+        return sum(self.sections.get(section, 0) for section in FLASH_SECTIONS)
+        # END SOLUTION
 
     @property
     def ram(self) -> int:
-        return sum(self.sections.get(name, 0) for name in RAM_SECTIONS)
+        """Bytes of RAM the image needs: .data, .bss and the stack.
+
+        To build: as ``flash``, over ``RAM_SECTIONS``.  Worked example: the
+        sections of ``flash``'s example give 700 + 2048 = 2748.
+        """
+        # TODO: the sizes of the sections named in RAM_SECTIONS, added (missing ones are 0)
+        # BEGIN SOLUTION lab 10
+        return sum(self.sections.get(section, 0) for section in RAM_SECTIONS)
+        # END SOLUTION
 
     @property
     def code(self) -> int:
@@ -64,10 +86,25 @@ class ElfReport:
 
     @property
     def weights(self) -> int:
-        """Constant data of the model (weights, biases, multipliers, shifts, layer parameters)."""
+        """Constant data of the model (weights, biases, multipliers, shifts, layer parameters).
+
+        To build: add the sizes of the symbols that are data (``kind ==
+        "data"``), live in ``.rodata`` and whose name starts with
+        ``weight_prefix``.  Without a prefix nothing is known to be the
+        model's: 0.
+
+        Worked example: with prefix ``digits_cnn_``, the symbols
+        ``digits_cnn_conv1_weight`` (72 B, .rodata), ``digits_cnn_arena_words``
+        (640 B, .bss) and ``tt_conv2d`` (code) give 72.
+        """
+        # TODO: sizes of the .rodata data symbols named weight_prefix + ... (0 without a prefix)
+        # BEGIN SOLUTION lab 10
+        if not self.weight_prefix:
+            return 0
         return sum(s.size for s in self.symbols
                    if s.kind == "data" and s.section == ".rodata"
-                   and self.weight_prefix and s.name.startswith(self.weight_prefix))
+                   and s.name.startswith(self.weight_prefix))
+        # END SOLUTION
 
     def largest_symbols(self, count: int = 10) -> list[Symbol]:
         return sorted(self.symbols, key=lambda s: s.size, reverse=True)[:count]
@@ -90,15 +127,25 @@ def read_elf_report(path: Path, weight_prefix: str = "") -> ElfReport:
 
     Symbols whose names start with ``weight_prefix`` and live in .rodata count
     as weights (the emitter names every constant of a model ``<model>_...``).
+
+    To build (the sections): an ELF file holds more sections than the chip
+    ever sees (debug information, the symbol table).  Those that occupy
+    memory when the program runs carry the flag ``SHF_ALLOC`` in
+    ``section["sh_flags"]`` (a bit mask).  Keep ``section.name ->
+    section["sh_size"]`` for every such section whose size is not 0.
+
+    Worked example: .text (flags ALLOC | EXECINSTR, 1,500 B) is kept;
+    .debug_info (no ALLOC) is not; an empty .data (0 B) is not.
     """
     from elftools.elf.elffile import ELFFile
 
     with open(path, "rb") as stream:
         elf = ELFFile(stream)
-        sections = {}
-        for section in elf.iter_sections():
-            if section["sh_flags"] & 0x2 and section["sh_size"]:  # SHF_ALLOC: in the image
-                sections[section.name] = section["sh_size"]
+        # TODO: name -> sh_size of every section with the SHF_ALLOC flag and a nonzero size
+        # BEGIN SOLUTION lab 10
+        sections = {section.name: section["sh_size"] for section in elf.iter_sections()
+                    if section["sh_flags"] & SHF_ALLOC and section["sh_size"]}
+        # END SOLUTION
         section_names = {i: s.name for i, s in enumerate(elf.iter_sections())}
         symbols = []
         table = elf.get_section_by_name(".symtab")

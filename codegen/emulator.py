@@ -57,13 +57,37 @@ class RunResult:
     instructions: int
 
 
+THUMB2_32_BIT_PREFIXES = (0b11101, 0b11110, 0b11111)  # top five bits of a 32-bit instruction
+
+
 def _instruction_count(code: bytes) -> int:
+    """How many Thumb instructions the bytes ``code`` hold (a translated block, in order).
+
+    Thumb code is a stream of 16-bit halfwords, little-endian (the second
+    byte is the high one).  An instruction is one halfword, or two when the
+    top five bits of its first halfword are one of
+    ``THUMB2_32_BIT_PREFIXES`` (the Thumb-2 32-bit encodings: BL, LDR.W,
+    SMLAD, ...).  The second halfword of a 32-bit instruction can look like
+    anything, so the walk must skip it rather than decode it.
+
+    To build: walk an offset through ``code`` from 0 while a whole halfword
+    is left; read the top five bits of the halfword at the offset (the high
+    byte ``code[offset + 1]`` shifted right by 3), count one instruction, and
+    advance by 4 or 2 bytes.
+
+    Worked example: ``10 b5 | 00 f0 08 f8 | 70 47`` is ``push {r4, lr}``
+    (0xb510: 0b10110, 16 bits), ``bl`` (0xf000: 0b11110, 32 bits) and
+    ``bx lr`` (0x4770: 16 bits): three instructions in eight bytes.
+    """
+    # TODO: walk the halfwords; 0b11101/0b11110/0b11111 in the top five bits means 4 bytes
+    # BEGIN SOLUTION lab 10
     count = offset = 0
     while offset + 1 < len(code):
-        top_bits = code[offset + 1] >> 3  # little-endian halfword: the high byte
-        offset += 4 if top_bits in (0b11101, 0b11110, 0b11111) else 2
+        first_halfword_high_byte = code[offset + 1]
+        offset += 4 if first_halfword_high_byte >> 3 in THUMB2_32_BIT_PREFIXES else 2
         count += 1
     return count
+    # END SOLUTION
 
 
 class CortexM:
