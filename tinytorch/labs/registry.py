@@ -125,6 +125,12 @@ LABS: list[Lab] = [
     Lab(8, "Quantization", "tutorials/08_quantization.py", (
         visible("tests/labs/test_lab08_quantization.py"),
     )),
+    Lab(9, "Code generation to C and memory planning", "tutorials/09_code_generation.py", (
+        visible("tests/labs/test_lab09_code_generation.py"),
+    )),
+    Lab(10, "On the microcontroller", "tutorials/10_microcontroller.py", (
+        visible("tests/labs/test_lab10_microcontroller.py"),
+    )),
 ]
 
 
