@@ -126,6 +126,52 @@ def _is_depthwise(op, graph) -> bool:
             and graph.tensor(op.inputs[1]).shape[3] == 1)
 
 
+def _depthwise_weight(op, graph) -> np.ndarray:
+    return graph.tensor(op.inputs[1]).data[..., 0].transpose(1, 2, 0)  # [kh][kw][out]
+
+
+def bounded_depthwise_rescale(op, graph) -> list[tuple[int, ...]] | None:
+    """Per channel (bias, multiplier, left_shift, offset, right_shift) for
+    ``tt_depthwise_conv2d_bounded``, or None where that kernel would not give
+    the reference's bytes.
+
+    It requires depth multiplier 1, double rounding, and a proof per channel
+    that nothing wraps: every accumulator lies within bias +- sum|w| *
+    max|x - input_zero_point| over int8 x; that range shifted left by
+    max(shift, 0) must stay inside [-2^30, 2^30) (so the doubled value fits
+    an int32 and the high multiply never saturates), and the rescaled
+    numerator 2h + offset - 1 .. 2h + offset of requantize.h's formula must fit
+    an int32 for both ends (h is monotone in the accumulator).
+    """
+    weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
+    x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if not _is_depthwise(op, graph) or graph.rounding != "double" \
+            or x.shape[3] != out.shape[3]:
+        return None
+    largest_input = max(abs(-128 - x.zero_point), abs(127 - x.zero_point))
+    low_limit, high_limit = -2**31, 2**31 - 1
+    rows = []
+    for channel in range(out.shape[3]):
+        multiplier = int(op.attributes["multiplier"][channel])
+        shift = int(op.attributes["shift"][channel])
+        b = int(bias.data[channel])
+        reach = int(np.abs(weight.data[channel].astype(np.int64)).sum()) * largest_input
+        left, right = max(shift, 0), max(-shift, 0)
+        if multiplier < 0 or right > 30:
+            return None
+        ends = ((b - reach) << left, (b + reach) << left)
+        if ends[0] < -2**30 or ends[1] >= 2**30:
+            return None
+        offset = 2**right + out.zero_point * 2**(right + 1)
+        for end in ends:
+            high = (end * multiplier + 2**30) >> 31  # SaturatingRoundingDoublingHighMul
+            for value in (offset, 2 * high, 2 * high + offset, 2 * high + offset - 1):
+                if not low_limit <= value <= high_limit:
+                    return None
+        rows.append((b, multiplier, left + 1, offset, right + 1))
+    return rows
+
+
 def _windows_outside_input(size, kernel, stride, pad_before, out_size) -> bool:
     return any(o * stride - pad_before + kernel <= 0 or o * stride - pad_before >= size
                for o in range(out_size))
@@ -186,9 +232,7 @@ class _Writer:
     def requantization_arrays(self, prefix: str, op) -> list[str]:
         graph = self.graph
         weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
-        data = weight.data
-        if _is_depthwise(op, graph):
-            data = data[..., 0].transpose(1, 2, 0)  # [kh][kw][out]
+        data = _depthwise_weight(op, graph) if _is_depthwise(op, graph) else weight.data
         self.constants.append(_array("int8_t", f"{prefix}_weight", data))
         self.constants.append(_array("int32_t", f"{prefix}_bias", bias.data))
         self.constants.append(_array("int32_t", f"{prefix}_multiplier",
@@ -214,10 +258,20 @@ class _Writer:
             kernel = graph.tensor(op.inputs[1]).shape[1:3]
             window = self.window(prefix, op, kernel, a["stride"], a["dilation"], a["padding"])
             quantization = self.quantization(prefix, op)
-            arrays = self.requantization_arrays(prefix, op)
-            if kind == "depthwise":
+            rescale = bounded_depthwise_rescale(op, graph) if kind == "depthwise" else None
+            if rescale is not None:
+                self.constants.append(_array("int8_t", f"{prefix}_weight",
+                                             _depthwise_weight(op, graph)))
+                rows = ",\n    ".join("{" + ", ".join(map(str, row)) + "}" for row in rescale)
+                self.constants.append(f"static const tt_channel_rescale {prefix}_rescale"
+                                      f"[{len(rescale)}] = {{\n    {rows}\n}};\n")
+                lines.append(_call("tt_depthwise_conv2d_bounded", [
+                    window, quantization, x, f"{prefix}_weight", f"{prefix}_rescale", out]))
+            elif kind == "depthwise":
+                arrays = self.requantization_arrays(prefix, op)
                 lines.append(_call("tt_depthwise_conv2d", [window, quantization, x, *arrays, out]))
             else:
+                arrays = self.requantization_arrays(prefix, op)
                 self.scratch_values = max(self.scratch_values, 2 * patch)
                 lines.append(_call("tt_conv2d", [window, str(a["groups"]), quantization, x,
                                                  *arrays, out, "SCRATCH"]))

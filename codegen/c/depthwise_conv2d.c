@@ -56,20 +56,23 @@ static uint32_t load_word(const int8_t *bytes) {
 
 /* Four channels [o, o + 4) of one output pixel; depth multiplier 1.  `pixel`
  * and `filter` point at channel o of the first valid window position; the
- * loops walk them with fixed steps, so no address is multiplied. */
-static void four_channels(const int8_t *pixel, const int8_t *filter, int32_t rows,
-                          int32_t columns, int32_t pixel_row_step, int32_t pixel_column_step,
-                          int32_t filter_row_step, int32_t filter_column_step,
-                          int16x2_t minus_zero_point, int32_t acc[4]) {
-    int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, row, column;
+ * loops walk them with fixed steps, so no address is multiplied.  The sums
+ * are added to acc[0..3] (which the caller starts at the biases). */
+TT_INLINE void four_channels(const int8_t *pixel, const int8_t *filter, int32_t rows,
+                             int32_t columns, int32_t pixel_row_step,
+                             int32_t pixel_column_step, int32_t filter_row_step,
+                             int32_t filter_column_step, int16x2_t minus_zero_point,
+                             int32_t acc[4]) {
+    int32_t acc0 = acc[0], acc1 = acc[1], acc2 = acc[2], acc3 = acc[3], row, column;
     for (row = 0; row < rows; ++row) {
         const int8_t *x_pointer = pixel + row * pixel_row_step;
         const int8_t *f_pointer = filter + row * filter_row_step;
         for (column = 0; column < columns; ++column) {
             const uint32_t x = load_word(x_pointer);
             const uint32_t f = load_word(f_pointer);
-            const int16x2_t x_even = __sadd16(__sxtb16(x), minus_zero_point);
-            const int16x2_t x_odd = __sadd16(__sxtb16(__ror(x, 8)), minus_zero_point);
+            /* SXTAB16 widens and adds in one instruction: x - zero point. */
+            const int16x2_t x_even = __sxtab16(minus_zero_point, x);
+            const int16x2_t x_odd = __sxtab16(minus_zero_point, __ror(x, 8));
             const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
             acc0 = __smlabb(f_even, x_even, acc0);
             acc2 = __smlatt(f_even, x_even, acc2);
@@ -113,7 +116,7 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
                 const int32_t act_min = q->act_min, act_max = q->act_max;
                 const int32_t single_rounding = q->single_rounding;
                 for (; o + 4 <= channels; o += 4) {
-                    int32_t acc[4], i;
+                    int32_t acc[4] = {0, 0, 0, 0}, i;
                     four_channels(pixel + o, filter + o, ky_last - ky_first, kx_last - kx_first,
                                   w->dilation_height * w->input_width * channels,
                                   w->dilation_width * channels, w->kernel_width * channels,
@@ -142,6 +145,79 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
                 output[o] = requantize_channel(acc, bias, o, multiplier, shift, q);
             }
             output += w->output_channels;
+        }
+    }
+}
+
+/* Depth multiplier 1 with the requantization folded ahead of time.
+ *
+ * A depthwise output has only kernel_height * kernel_width products (nine for
+ * 3x3), so TFLite's requantization (tt_requantize: about 35 instructions on a
+ * Cortex-M4, with its saturation test, two rounding steps and the shift's
+ * sign handled at run time) costs more than the products themselves.  The
+ * emitter calls this kernel instead when it can prove, for every channel,
+ * that the accumulator stays far from the int32 limits (see
+ * tt_requantize_bounded); then the rescale, output zero point included, is
+ * five instructions with constants it prepared per channel.  Same sums, same
+ * bytes; the emitter falls back to tt_depthwise_conv2d when the proof fails. */
+void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
+                                 const int8_t *input, const int8_t *weight,
+                                 const tt_channel_rescale *rescale, int8_t *output) {
+    const int32_t channels = w->input_channels;
+    const int32_t act_min = q->act_min, act_max = q->act_max;
+    int32_t oy, ox, c, ky, kx;
+    for (oy = 0; oy < w->output_height; ++oy) {
+        int32_t ky_first, ky_last;
+        window_inside(oy, w->stride_height, w->pad_top, w->dilation_height, w->kernel_height,
+                      w->input_height, &ky_first, &ky_last);
+        for (ox = 0; ox < w->output_width; ++ox) {
+            int32_t kx_first, kx_last;
+            window_inside(ox, w->stride_width, w->pad_left, w->dilation_width, w->kernel_width,
+                          w->input_width, &kx_first, &kx_last);
+            c = 0;
+#if TT_USE_DSP
+            {
+                const int32_t first_y = oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
+                const int32_t first_x = ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
+                const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
+                const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
+                const int16x2_t minus_zero_point =
+                    (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                for (; c + 4 <= channels; c += 4) {
+                    const tt_channel_rescale *r = rescale + c;
+                    int32_t acc[4], i;
+                    acc[0] = r[0].bias;
+                    acc[1] = r[1].bias;
+                    acc[2] = r[2].bias;
+                    acc[3] = r[3].bias;
+                    four_channels(pixel + c, filter + c, ky_last - ky_first, kx_last - kx_first,
+                                  w->dilation_height * w->input_width * channels,
+                                  w->dilation_width * channels, w->kernel_width * channels,
+                                  channels, minus_zero_point, acc);
+                    for (i = 0; i < 4; ++i) {
+                        output[c + i] = tt_requantize_bounded(acc[i], r[i].multiplier,
+                                                              r[i].left_shift, r[i].offset,
+                                                              r[i].right_shift, act_min, act_max);
+                    }
+                }
+            }
+#endif
+            for (; c < channels; ++c) {
+                const tt_channel_rescale *r = rescale + c;
+                int32_t acc = r->bias;
+                for (ky = ky_first; ky < ky_last; ++ky) {
+                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    for (kx = kx_first; kx < kx_last; ++kx) {
+                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int8_t x = input[(iy * w->input_width + ix) * channels + c];
+                        const int8_t f = weight[(ky * w->kernel_width + kx) * channels + c];
+                        acc += f * (x - q->input_zero_point);
+                    }
+                }
+                output[c] = tt_requantize_bounded(acc, r->multiplier, r->left_shift, r->offset,
+                                                  r->right_shift, act_min, act_max);
+            }
+            output += channels;
         }
     }
 }

@@ -88,4 +88,44 @@ TT_INLINE int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t 
     return (int8_t)value;
 }
 
+/* The same double-rounding requantization, in five instructions, for an
+ * accumulator that is known to be small.
+ *
+ * A layer's generated code may call a kernel that uses this form only after
+ * the emitter (codegen/emitter.py) has proven, from the layer's weights,
+ * biases and zero points, that every accumulator x of a channel satisfies
+ * |x * 2^max(shift, 0)| < 2^30 and that nothing below overflows.  Then, with
+ * left_shift = max(shift, 0) + 1 and right = max(-shift, 0):
+ *
+ * 1. x' = x << left_shift is 2 * (x << max(shift, 0)) without wrapping, and
+ *    round(x' * multiplier / 2^32) (ties up; one SMMULR) is exactly
+ *    tt_saturating_rounding_doubling_high_mul's round(x << max(shift, 0) *
+ *    multiplier / 2^31): the same fraction, and no saturation case since the
+ *    input is never INT32_MIN.  Call it h.
+ * 2. round(h / 2^right), ties away from zero, is floor((2h + 2^right - [h < 0])
+ *    / 2^(right + 1)) for every right >= 0 (for right = 0: (2h + 1) >> 1 = h
+ *    and 2h >> 1 = h; for right >= 1 the numerator 2h + 2^right is even, so
+ *    subtracting 1 or 2 floors the same as the classic h + 2^(right-1) - [h<0]).
+ *    h >> 31 is -[h < 0], and adding output_zero_point * 2^(right + 1) to the
+ *    numerator adds output_zero_point to the quotient.  So with
+ *       offset = 2^right + output_zero_point * 2^(right + 1),
+ *       right_shift = right + 1,
+ *    the output before clamping is (2h + offset + (h >> 31)) >> right_shift:
+ *    an add with a shifted operand, another, and an arithmetic shift.
+ */
+TT_INLINE int8_t tt_requantize_bounded(int32_t accumulator, int32_t multiplier,
+                                       int32_t left_shift, int32_t offset,
+                                       int32_t right_shift, int32_t act_min, int32_t act_max) {
+    const int32_t scaled = (int32_t)((uint32_t)accumulator << left_shift);
+    const int32_t high = (int32_t)(((int64_t)scaled * multiplier + ((int64_t)1 << 31)) >> 32);
+    int32_t value = (2 * high + offset + (high >> 31)) >> right_shift;
+    if (value < act_min) {
+        value = act_min;
+    }
+    if (value > act_max) {
+        value = act_max;
+    }
+    return (int8_t)value;
+}
+
 #endif

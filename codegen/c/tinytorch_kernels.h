@@ -62,6 +62,25 @@ void tt_depthwise_conv2d(const tt_window *window, const tt_quantization *quantiz
                          const int8_t *input, const int8_t *weight, const int32_t *bias,
                          const int32_t *multiplier, const int32_t *shift, int8_t *output);
 
+/* One output channel's bias and requantization constants, prepared by the
+ * emitter for tt_requantize_bounded (requantize.h explains them). */
+typedef struct {
+    int32_t bias;
+    int32_t multiplier;
+    int32_t left_shift;   /* max(shift, 0) + 1 */
+    int32_t offset;       /* 2^right + output_zero_point * 2^(right + 1), right = max(-shift, 0) */
+    int32_t right_shift;  /* right + 1 */
+} tt_channel_rescale;
+
+/* Depthwise convolution, depth multiplier 1, double rounding, for a layer
+ * whose accumulators the emitter proved small: the same bytes as
+ * tt_depthwise_conv2d with a cheaper requantization.  Of `quantization` only
+ * the input zero point and the clamp are read (the output zero point is in
+ * each channel's offset). */
+void tt_depthwise_conv2d_bounded(const tt_window *window, const tt_quantization *quantization,
+                                 const int8_t *input, const int8_t *weight,
+                                 const tt_channel_rescale *rescale, int8_t *output);
+
 /* Fully connected; weight [out][in].  scratch: int16 room for `in` values on
  * the DSP path, unused (may be 0) otherwise. */
 void tt_fully_connected(int32_t in_features, int32_t out_features,
