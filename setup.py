@@ -17,6 +17,10 @@ for installed_name, folder in layer_packages.items():
     packages.append(installed_name)
     packages += [f"{installed_name}.{sub}" for sub in find_packages(where=folder)]
 
+# Cortex-M cross compiler, emulator and ELF reader; plots and notebooks for the labs.
+MCU = ["ziglang>=0.13", "unicorn==2.1.4", "pyelftools>=0.29"]
+LABS = ["matplotlib>=3.6", "jupytext>=1.14"]
+
 setup(
     name="tinytorch",
     version="0.1.0",
@@ -30,10 +34,10 @@ setup(
                   "tinytorch.codegen": ["c/*.c", "c/*.h", "c/*.ld"]},
     install_requires=["numpy>=1.24", "numba>=0.59"],
     extras_require={
-        "mcu": ["ziglang>=0.13", "unicorn==2.1.4", "pyelftools>=0.29"],
-        "dev": ["pytest>=7", "hypothesis>=6", "ziglang>=0.13", "unicorn==2.1.4",
-                "pyelftools>=0.29"],
-        "labs": ["matplotlib>=3.6", "jupytext>=1.14"],
+        "mcu": MCU,
+        "labs": LABS,
+        # The tests build and emulate the generated C and run every tutorial.
+        "dev": ["pytest>=7", "hypothesis>=6"] + MCU + LABS,
     },
     entry_points={"console_scripts": ["tinytorch = tinytorch.cli:main"]},
 )
