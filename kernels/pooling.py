@@ -13,10 +13,14 @@ compute, and so that small shifts of the input change the output less.
   receives ``grad / divisor``.  With ``count_include_pad=True`` (PyTorch's
   default) the divisor is always KH*KW, padded zeros included; otherwise it is
   the number of real input elements in the window.
+* **Global average pooling** (``AdaptiveAvgPool2d(1)``) is average pooling
+  with one window covering the whole plane: one mean per (image, channel).
+  It has its own two small loops, since the windowed kernel's bookkeeping
+  and threads cost more than the sum itself here.
 
-Each kernel is Numba, parallel over the (image, channel) planes: a plane reads
-and writes only its own data, so the backward scatter has no race.  The numpy
-references below use sliding windows instead of loops.
+Max and average pooling are Numba, parallel over the (image, channel) planes:
+a plane reads and writes only its own data, so the backward scatter has no
+race.  The numpy references below use sliding windows instead of loops.
 """
 from __future__ import annotations
 
@@ -128,6 +132,36 @@ def _avg_pool_planes(planes, grad_planes, kernel_h, kernel_w, stride_h, stride_w
     return result
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _plane_means(planes):
+    """Global average pooling: the mean of each row of planes (P, H*W), summed in float64.
+
+    A plain loop: one streaming pass with one add per value is limited by
+    memory, and threads did not pay (measured).  ``reassoc`` lets the
+    compiler keep several partial sums in SIMD registers.
+    """
+    count, size = planes.shape
+    means = np.empty(count, dtype=planes.dtype)
+    for p in range(count):
+        total = 0.0
+        for i in range(size):
+            total += float(planes[p, i])
+        means[p] = total / size
+    return means
+
+
+@njit(cache=True)
+def _plane_means_backward(grad_means, size):
+    """Each of the size inputs of a plane receives grad / size."""
+    count = grad_means.shape[0]
+    grad = np.empty((count, size), dtype=grad_means.dtype)
+    for p in range(count):
+        share = grad_means[p] / size
+        for i in range(size):
+            grad[p, i] = share
+    return grad
+
+
 def _planes(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(-1, x.shape[-2], x.shape[-1])
 
@@ -173,6 +207,18 @@ def avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, ...], kern
     return grad.reshape(input_shape)
 
 
+def global_avg_pool2d_forward(x: np.ndarray) -> np.ndarray:
+    """The mean of each H x W plane of x (N, C, H, W), as (N, C, 1, 1)."""
+    means = _plane_means(_planes(x).reshape(-1, x.shape[-2] * x.shape[-1]))
+    return means.reshape(x.shape[:-2] + (1, 1))
+
+
+def global_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    size = input_shape[-2] * input_shape[-1]
+    grad = _plane_means_backward(np.ascontiguousarray(grad_out).reshape(-1), size)
+    return grad.reshape(input_shape)
+
+
 # ----- plain-numpy references (sliding windows, no loops over positions) ----------------
 def _padded_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, fill: float
                     ) -> np.ndarray:
@@ -195,3 +241,7 @@ def avg_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pai
         return sums / (kernel[0] * kernel[1])
     counts = _padded_windows(np.ones(x.shape[-2:]), kernel, stride, padding, 0.0).sum(axis=(-2, -1))
     return sums / counts
+
+
+def global_avg_pool2d_reference(x: np.ndarray) -> np.ndarray:
+    return x.mean(axis=(-2, -1), keepdims=True)

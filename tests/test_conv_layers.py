@@ -36,6 +36,23 @@ def test_pooling_gradcheck(pool):
     assert gradcheck(pool, double_tensor(2, 3, 6, 4))
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 6, 4), (1, 1, 1, 1), (3, 2, 5, 7)])
+def test_global_average_pooling_runs_on_its_kernel(shape):
+    from tinytorch.kernels.pooling import (global_avg_pool2d_backward, global_avg_pool2d_forward,
+                                           global_avg_pool2d_reference)
+    from tinytorch.ops.convolution import GlobalAvgPool2d
+
+    x = np.random.default_rng(10).standard_normal(shape).astype(np.float32)
+    out = F.adaptive_avg_pool2d(tinytorch.tensor(x, requires_grad=True), 1)
+    assert isinstance(out.grad_fn, GlobalAvgPool2d) and out.dtype == np.float32
+    np.testing.assert_allclose(out.data, global_avg_pool2d_reference(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(global_avg_pool2d_forward(x.astype(np.float64)),
+                               global_avg_pool2d_reference(x.astype(np.float64)), rtol=1e-13)
+    grad = np.random.default_rng(11).standard_normal(shape[:2] + (1, 1))
+    expected = np.broadcast_to(grad / (shape[2] * shape[3]), shape)
+    np.testing.assert_allclose(global_avg_pool2d_backward(grad, shape), expected, rtol=1e-13)
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_gradcheck(training):
     x, weight, bias = double_tensor(3, 4, 3, 2), double_tensor(4, seed=1), double_tensor(4, seed=2)
@@ -62,6 +79,21 @@ def test_batchnorm2d_matches_pytorch_in_train_and_eval():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_batchnorm2d_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((8, 4, 5, 5)) * 3 + 2).astype(np.float32)
+    grad = rng.standard_normal(x.shape).astype(np.float32)
+    ours, theirs = nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)
+    ours_x, theirs_x = tinytorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(ours_x).backward(tinytorch.tensor(grad))
+    theirs(theirs_x).backward(torch.tensor(grad))
+    for got, expected in ((ours_x.grad, theirs_x.grad), (ours.weight.grad, theirs.weight.grad),
+                          (ours.bias.grad, theirs.bias.grad)):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_batchnorm2d_state_dict_keys_and_running_statistics():
     layer = nn.BatchNorm2d(2)
     assert list(layer.state_dict()) == ["weight", "bias", "running_mean", "running_var",
@@ -74,6 +106,23 @@ def test_batchnorm2d_state_dict_keys_and_running_statistics():
     layer.eval()
     layer(tinytorch.tensor(x))
     assert layer.num_batches_tracked.item() == 1  # evaluation leaves the statistics alone
+
+
+def test_batchnorm2d_cumulative_average_and_no_running_statistics():
+    rng = np.random.default_rng(12)
+    batches = [rng.standard_normal((4, 2, 3, 3)).astype(np.float32) * 2 + 1 for _ in range(2)]
+    layer = nn.BatchNorm2d(2, momentum=None)  # running = the mean over the batches seen so far
+    for x in batches:
+        layer(tinytorch.tensor(x))
+    np.testing.assert_allclose(layer.running_mean.data,
+                               np.mean([x.mean(axis=(0, 2, 3)) for x in batches], axis=0), rtol=1e-5)
+    np.testing.assert_allclose(layer.running_var.data,
+                               np.mean([x.var(axis=(0, 2, 3), ddof=1) for x in batches], axis=0),
+                               rtol=1e-5)
+    untracked = nn.BatchNorm2d(2, affine=False, track_running_stats=False).eval()
+    out = untracked(tinytorch.tensor(batches[0])).data  # batch statistics even in eval
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-3)
 
 
 def test_conv2d_layer_matches_pytorch_and_uses_its_init_bounds():

@@ -69,6 +69,21 @@ class MaxPool2d(Function):
         return max_pool2d_backward(grad, ctx.indices, ctx.input_shape)
 
 
+class GlobalAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x):
+        from tinytorch.kernels.pooling import global_avg_pool2d_forward
+
+        ctx.input_shape = x.shape
+        return global_avg_pool2d_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from tinytorch.kernels.pooling import global_avg_pool2d_backward
+
+        return global_avg_pool2d_backward(grad, ctx.input_shape)
+
+
 class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, count_include_pad):
@@ -146,7 +161,7 @@ def adaptive_avg_pool2d(input: Any, output_size: IntOrPair) -> Any:
         raise NotImplementedError(
             f"adaptive_avg_pool2d: output size {(out_h, out_w)} must divide the input size "
             f"{(height, width)} (input shape {input.shape})")
-    if (out_h, out_w) == (1, 1):  # global average pooling: one mean per channel
-        return input.mean(dim=(2, 3), keepdim=True)
+    if (out_h, out_w) == (1, 1):  # global average pooling: one mean per (image, channel)
+        return GlobalAvgPool2d.apply(input)
     kernel = (height // out_h, width // out_w)
     return AvgPool2d.apply(input, kernel, kernel, (0, 0), True)

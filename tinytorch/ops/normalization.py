@@ -21,52 +21,57 @@ The backward pass through the batch statistics is the one subtle derivation
     dx = gamma / sqrt(var + eps) * (dy - mean(dy) - x_hat * mean(dy * x_hat))
 
 with means over the M positions of the channel.
+
+The arithmetic, forward and backward, is the Numba kernel in
+``kernels/batchnorm.py`` (one channel at a time, sums in float64); this file
+connects it to autograd and keeps the running statistics.  The kernel is
+imported inside the functions that run it, so ``import tinytorch`` does not
+load Numba.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tinytorch.autograd.function import Function
-
-sum_along = np.add.reduce
 
 
 class BatchNorm(Function):
-    """y = gamma * (x - mean) / sqrt(var + eps) + beta over the channel axis 1."""
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta over the channel axis 1.
+
+    In training (``batch_statistics``) the statistics are the batch's, and
+    ``running`` is None or ``(running_mean, running_var, factor)``: arrays
+    updated in place with the batch's mean and unbiased variance,
+    ``running = (1 - factor) * running + factor * batch``.  In evaluation
+    ``running`` is ``(mean, var)``, the statistics to normalize with.
+    """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, eps, batch_statistics):
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        inverse_std = 1.0 / np.sqrt(var + eps)
-        x_hat = (x - mean.reshape(shape)) * inverse_std.reshape(shape)
-        ctx.save_for_backward(x_hat, weight, inverse_std)
-        ctx.axes, ctx.shape, ctx.batch_statistics = axes, shape, batch_statistics
-        out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += bias.reshape(shape)
-        return out.astype(x.dtype, copy=False)
+    def forward(ctx, x, weight, bias, running, eps, batch_statistics):
+        from tinytorch.kernels.batchnorm import batch_norm_forward
+
+        if batch_statistics:
+            out, mean, var, inverse_std = batch_norm_forward(x, weight, bias, eps)
+            if running is not None:
+                running_mean, running_var, factor = running
+                count = x.size // x.shape[1]
+                running_mean[...] = (1 - factor) * running_mean + factor * mean
+                running_var[...] = (1 - factor) * running_var + factor * var * count / (count - 1)
+        else:
+            out, mean, _, inverse_std = batch_norm_forward(x, weight, bias, eps, *running)
+        ctx.save_for_backward(x, weight, mean, inverse_std)
+        ctx.batch_statistics = batch_statistics
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, weight, inverse_std = ctx.saved_tensors
-        axes, shape = ctx.axes, ctx.shape
+        from tinytorch.kernels.batchnorm import batch_norm_backward
+
+        x, weight, mean, inverse_std = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad[:3]
-        grad_sum = sum_along(grad, axis=axes)
-        grad_dot_x_hat = sum_along(grad * x_hat, axis=axes)
-        grad_x = None
-        if needs_x:
-            scale = inverse_std if weight is None else weight * inverse_std
-            if ctx.batch_statistics:
-                count = grad.size // grad.shape[1]
-                grad_x = (grad - (grad_sum / count).reshape(shape)
-                          - x_hat * (grad_dot_x_hat / count).reshape(shape)) * scale.reshape(shape)
-            else:  # fixed statistics: a per-channel affine map
-                grad_x = grad * scale.reshape(shape)
-        return (grad_x, grad_dot_x_hat if needs_weight else None,
-                grad_sum if needs_bias else None, None, None)
+        grad_x, grad_weight, grad_bias = batch_norm_backward(
+            grad, x, mean, inverse_std, weight, ctx.batch_statistics, needs_x)
+        return (grad_x, grad_weight if needs_weight else None,
+                grad_bias if needs_bias else None, None, None, None)
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
@@ -88,16 +93,14 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: evaluation mode needs running_mean and running_var")
-        return BatchNorm.apply(input, weight, bias, running_mean.data, running_var.data, eps, False)
+        return BatchNorm.apply(input, weight, bias, (running_mean.data, running_var.data), eps,
+                               False)
 
-    data = input.data
-    axes = (0,) + tuple(range(2, data.ndim))
-    count = data.size // channels
+    count = input.data.size // channels
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {input.shape}")
-    mean = data.mean(axis=axes)
-    var = data.var(axis=axes)
+    running = None
     if running_mean is not None:
         if num_batches_tracked is not None:
             num_batches_tracked.data += 1
@@ -105,6 +108,5 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             factor = 1.0 / float(num_batches_tracked.data) if num_batches_tracked is not None else 0.0
         else:
             factor = momentum
-        running_mean.data[...] = (1 - factor) * running_mean.data + factor * mean
-        running_var.data[...] = (1 - factor) * running_var.data + factor * var * count / (count - 1)
-    return BatchNorm.apply(input, weight, bias, mean, var, eps, True)
+        running = (running_mean.data, running_var.data, factor)
+    return BatchNorm.apply(input, weight, bias, running, eps, True)
