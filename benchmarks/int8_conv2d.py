@@ -7,8 +7,8 @@ arithmetic: pad with the input zero point, cut the image into patches
 (im2col), one int32 matrix multiply (an einsum for depthwise), then
 requantize with vectorized int64 numpy (TFLite's double rounding) and clamp.
 Both produce identical int8 outputs (checked and printed), so the ratio is a
-fair speed comparison.  Every figure is the best of several repeats after a
-warm-up call (Numba compiles on the first call).  The kernel uses threads
+fair speed comparison.  The two are timed in interleaved rounds after a
+warm-up call (Numba compiles on the first call), each keeping its best round.  The kernel uses threads
 only for convolutions above ``PARALLEL_MIN_MACS`` multiply-adds (Numba's
 thread count: NUMBA_NUM_THREADS); numpy's integer matmul does not use BLAS.
 On a machine whose cores are shared with other jobs the figures are noisy:
@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import best_time, machine_description  # noqa: E402
+from common import compare, machine_description  # noqa: E402
 
 from tinytorch.kernels.int8 import conv2d, quantize_multiplier  # noqa: E402
 from tinytorch.kernels.memory import keep_freed_memory_in_process  # noqa: E402
@@ -111,8 +111,9 @@ def case(name: str, batches: int, height: int, width: int, channels: int, out_ch
     kernel_out = conv2d(*args, padding=pad, groups=groups)
     numpy_out = conv2d_im2col_numpy(*args, padding=pad, groups=groups)
     identical = np.array_equal(kernel_out, numpy_out)
-    kernel_seconds = best_time(lambda: conv2d(*args, padding=pad, groups=groups))
-    numpy_seconds = best_time(lambda: conv2d_im2col_numpy(*args, padding=pad, groups=groups))
+    timings = compare({"kernel": lambda: conv2d(*args, padding=pad, groups=groups),
+                       "numpy": lambda: conv2d_im2col_numpy(*args, padding=pad, groups=groups)})
+    kernel_seconds, numpy_seconds = timings["kernel"], timings["numpy"]
     macs = kernel_out.size * kernel * kernel * (channels // groups)
     print(f"{name:<35} kernel {kernel_seconds * 1e3:8.3f} ms  numpy im2col "
           f"{numpy_seconds * 1e3:8.3f} ms  ratio {numpy_seconds / kernel_seconds:5.1f}x  "

@@ -34,33 +34,38 @@ puts the odd pixel at the bottom and right, is expressible.
 
 How it is computed
 ------------------
-The public ``conv2d`` validates its arguments, pads the input with its zero
-point (so the loops need no bounds tests) and puts the weights in the order
-the loops read them.  The unit of work is one output row:
+The public ``conv2d`` validates its arguments and picks one of two
+strategies.  Both read the input minus its zero point, so a padded position
+contributes nothing and the loops need no bounds tests.
 
-* ordinary and grouped convolution (``_conv2d_row``): for each output
-  position, gather the receptive field minus the zero point into a ``patch``
-  (one row of im2col, in the weight's ``(ky, kx, channel)`` order), then take
-  one dot product per filter.  The dot product runs over contiguous memory,
-  so the compiler turns it into SIMD instructions.
-* depthwise convolution: a receptive field is only ``kh * kw`` values, too
-  few for a fast dot product, so ``_depthwise_conv2d_row`` accumulates all
-  channels at once, the innermost loop running across contiguous channels.
-  A depth multiplier ``m`` becomes an ordinary depthwise pass over the input
-  with each channel repeated ``m`` times.
+* Stride 1, any groups (``_planar_conv2d``, the common case): one output
+  channel at a time, over every output position of the batch at once.  Each
+  input channel is laid out as one flat plane with shared zero padding, in
+  which every output finds tap ``(ky, kx)`` of its window at the same
+  distance from its own position.  So each tap is one long loop ``acc[q] +=
+  weight * plane[q + distance]`` over all positions, which compiles to SIMD
+  code however few taps the filter has (a 3x3 filter on one channel has 9, far
+  too few for a fast dot product).  Requantization then runs over the same
+  long loop with the channel's multiplier and shift turned into constants
+  once (``channel_constants`` in ``requantize.py``), and a last loop copies
+  the outputs into NHWC order.  The layout is explained above the kernel.
+* Other strides, one output row at a time: ordinary and grouped convolution
+  (``_conv2d_row``) gather each receptive field into a ``patch`` (one row of
+  im2col, in the weight's ``(ky, kx, channel)`` order) and take one dot
+  product per filter; depthwise convolution (``_depthwise_conv2d_row``)
+  accumulates all channels at once, the innermost loop running across
+  contiguous channels (a depth multiplier ``m`` becomes an ordinary depthwise
+  pass over the input with each channel repeated ``m`` times).  Each row fills
+  a row of accumulators, then requantizes them in a separate loop
+  (``_requantize_row``).
 
-Each row first fills a row of int32 accumulators, then requantizes them in a
-separate loop (``_requantize_row``), which compiles to faster code than
-requantizing between dot products.
-
-Rows are independent, so a large convolution runs them in parallel
-(``prange``; each row allocates its own scratch, so threads never write to
-the same memory) and a small one runs them in a plain loop, where starting
-threads would cost more than it saves.  The C's int32 accumulator wraps on
-overflow; the depthwise kernel accumulates in int32 as well, the other sums
-in 64 bits and wraps once at the end, which gives the same number, since
-sums mod 2**32 do not depend on the order of the terms.
-``NUMBA_DISABLE_JIT=1`` runs all of it as plain Python.
+Large convolutions run in parallel (``prange`` over output channels or rows,
+each iteration with its own scratch, so threads never write to the same
+memory); small ones run in a plain loop, where starting threads would cost
+more than it saves.  The C's int32 accumulator wraps on overflow; the kernels
+accumulate in int32 too, or in 64 bits and wrap once at the end, which gives
+the same number, since sums mod 2**32 do not depend on the order of the
+terms.  ``NUMBA_DISABLE_JIT=1`` runs all of it as plain Python.
 
 Where it sits
 -------------
@@ -73,8 +78,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .requantize import (check_int8_array, check_layer_parameters, check_rounding, requantize,
-                         wrap_to_int32)
+from .requantize import (channel_constants, check_int8_array, check_layer_parameters,
+                         check_rounding, requantize, requantize_with_constants, wrap_to_int32)
 
 OP = "int8 conv2d"
 
@@ -121,6 +126,7 @@ def output_size(op: str, size: int, pad_before: int, pad_after: int, kernel: int
 # Numba drop its negative-index checks and vectorize the innermost loops.
 
 PARALLEL_MIN_MACS = 1 << 21  # below ~2M multiply-adds, threads cost more than they save
+PLANES_FOR_STRIDE_1 = True  # False runs stride 1 on the row kernels too (the tests compare them)
 
 
 @njit(cache=True)
@@ -240,6 +246,195 @@ def _depthwise_conv2d_rows_parallel(*arguments):
         _depthwise_conv2d_row(row, *arguments)
 
 
+# --- Stride 1: one output channel at a time, over all positions at once --
+# With stride 1 every output reads its window at the same distances from its
+# own position, which gives a second way to compute a convolution, much
+# faster when the filters are small (a 3x3 filter on one channel has 9 taps:
+# far too few for a fast dot product).
+#
+# Lay each input channel out as one flat *plane*: the images one after the
+# other, each row of W pixels followed by ``pad_w = max(left, right)`` zeros,
+# each image followed by ``pad_h = max(top, bottom)`` rows of zeros.  A row's
+# trailing zeros serve as the right padding of that row and the left padding
+# of the next one, and likewise between images, so the zeros are shared.
+# Number the outputs the same way: output (n, oy, ox) is position
+# ``q = n * image + oy * row + ox`` (``row = W + pad_w``, ``image = (H + pad_h)
+# * row``), and the real pixel (n, y, x) sits at ``origin + n * image + y * row
+# + x`` with ``origin = top * row + left``.  Then tap (ky, kx) of *every*
+# output is at the same distance ``ky * dilation_h * row + kx * dilation_w``
+# from q, and a window that sticks out of the image reads the shared zeros
+# (x - zero point, so zeros are exactly what TFLite's skipped positions add).
+# A whole output channel is then
+#
+#     acc[q] = bias + sum over taps of  weight[tap] * plane[q + distance[tap]]
+#
+# a few long loops over q, contiguous and identical for every element, which
+# the compiler turns into SIMD code.  The positions q that are not outputs
+# (those in the zero columns and rows) are computed too and thrown away:
+# with small images that costs less than skipping them.  Requantization runs
+# over the same long loop with the channel's constants hoisted
+# (``channel_constants``); a last loop copies the outputs into NHWC order.
+
+CHUNK_POSITIONS = 4096  # positions per pass, so that acc and res stay in the L1 cache
+
+
+@njit(cache=True)
+def _zero_point_planes(x, input_zero_point, top, left, pad_h, pad_w):
+    """x minus its zero point, one plane per channel with shared zeros: int32 [C, length]."""
+    batches, height, width, channels = x.shape
+    row = width + pad_w
+    image = (height + pad_h) * row
+    origin = top * row + left
+    planes = np.zeros((channels, origin + batches * image), dtype=np.int32)
+    for c in range(channels):
+        plane = planes[c]
+        for n in range(batches):
+            for y in range(height):
+                start = origin + n * image + y * row
+                pixels = plane[start:start + width]  # a slice: indices from 0, no sign checks
+                for ix in range(width):
+                    pixels[ix] = int(x[n, y, ix, c]) - input_zero_point
+    return planes
+
+
+@njit(cache=True)
+def _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
+                           multiplier, shift, output_zero_point, activation_min,
+                           activation_max, single_rounding, tap_plane, tap_distance, tap_weight,
+                           accumulators, results, out):
+    # tap_plane, tap_distance, tap_weight, accumulators, results: scratch.
+    batches, out_h, out_w, out_channels = out.shape
+    _, kernel_h, kernel_w, in_per_group = weight.shape
+    groups = planes.shape[0] // in_per_group
+    first_channel = (o // (out_channels // groups)) * in_per_group
+    channel_multiplier, left_shift, right_shift, round_positive, round_negative = \
+        channel_constants(multiplier[o], shift[o])
+    channel_bias = int(bias[o])
+
+    # The taps of this output channel: input plane, distance, weight.
+    taps = kernel_h * kernel_w * in_per_group
+    k = 0
+    for ky in range(kernel_h):
+        for kx in range(kernel_w):
+            for ci in range(in_per_group):
+                tap_plane[k] = first_channel + ci
+                tap_distance[k] = ky * dilation_h * row + kx * dilation_w
+                tap_weight[k] = weight[o, ky, kx, ci]
+                k += 1
+
+    images_per_chunk = max(1, CHUNK_POSITIONS // image)
+    for n0 in range(0, batches, images_per_chunk):
+        n1 = min(n0 + images_per_chunk, batches)
+        start = n0 * image
+        count = (n1 - 1 - n0) * image + (out_h - 1) * row + out_w  # through the last output
+        acc = accumulators[:count]
+        # Four taps per pass over acc: one load and one store of each
+        # accumulator for four multiply-adds (memory, not arithmetic, limits
+        # this loop).  The int32 accumulators wrap as the C's do.
+        acc[:] = 0
+        k = 0
+        while k + 4 <= taps:
+            w0, w1, w2, w3 = tap_weight[k], tap_weight[k + 1], tap_weight[k + 2], tap_weight[k + 3]
+            first = start + tap_distance[k]
+            s0 = planes[tap_plane[k], first:first + count]
+            first = start + tap_distance[k + 1]
+            s1 = planes[tap_plane[k + 1], first:first + count]
+            first = start + tap_distance[k + 2]
+            s2 = planes[tap_plane[k + 2], first:first + count]
+            first = start + tap_distance[k + 3]
+            s3 = planes[tap_plane[k + 3], first:first + count]
+            for q in range(count):
+                acc[q] += w0 * s0[q] + w1 * s1[q] + w2 * s2[q] + w3 * s3[q]
+            k += 4
+        while k < taps:
+            w0 = tap_weight[k]
+            first = start + tap_distance[k]
+            s0 = planes[tap_plane[k], first:first + count]
+            for q in range(count):
+                acc[q] += w0 * s0[q]
+            k += 1
+        for q in range(count):  # the bias: an int32 add in C, which wraps
+            acc[q] = wrap_to_int32(int(acc[q]) + channel_bias)
+
+        # One loop per recipe, each compiled without the others' branches.
+        res = results[:count]
+        if single_rounding:
+            for q in range(count):
+                res[q] = requantize_with_constants(
+                    int(acc[q]), channel_multiplier, left_shift, right_shift, round_positive,
+                    round_negative, output_zero_point, activation_min, activation_max, True)
+        elif left_shift == 0:  # the usual case, a multiplier below 1
+            for q in range(count):
+                res[q] = requantize_with_constants(
+                    int(acc[q]), channel_multiplier, 0, right_shift, round_positive,
+                    round_negative, output_zero_point, activation_min, activation_max, False)
+        else:
+            for q in range(count):
+                res[q] = requantize_with_constants(
+                    int(acc[q]), channel_multiplier, left_shift, right_shift, round_positive,
+                    round_negative, output_zero_point, activation_min, activation_max, False)
+
+        for n in range(n0, n1):
+            for oy in range(out_h):
+                first = (n - n0) * image + oy * row
+                kept = res[first:first + out_w]
+                target = out[n, oy, :, o]
+                for ox in range(out_w):
+                    target[ox] = kept[ox]
+
+
+@njit(cache=True)
+def _planar_layout(x, weight, top, bottom, left, right, out):
+    """(row, image, scratch size) of the plane layout for this convolution."""
+    _, height, width, _ = x.shape
+    row = width + max(left, right)
+    image = (height + max(top, bottom)) * row
+    out_h, out_w = out.shape[1], out.shape[2]
+    images_per_chunk = min(max(1, CHUNK_POSITIONS // image), out.shape[0])
+    return row, image, (images_per_chunk - 1) * image + (out_h - 1) * row + out_w
+
+
+@njit(cache=True)
+def _planar_conv2d(x, input_zero_point, weight, top, bottom, left, right, dilation_h,
+                   dilation_w, bias, multiplier, shift, output_zero_point, activation_min,
+                   activation_max, single_rounding, out):
+    row, image, size = _planar_layout(x, weight, top, bottom, left, right, out)
+    planes = _zero_point_planes(x, input_zero_point, top, left, max(top, bottom),
+                                max(left, right))
+    taps = weight.size // weight.shape[0]
+    tap_plane = np.empty(taps, dtype=np.int64)  # scratch, allocated once
+    tap_distance = np.empty(taps, dtype=np.int64)
+    tap_weight = np.empty(taps, dtype=np.int32)
+    accumulators = np.empty(size, dtype=np.int32)
+    results = np.empty(size, dtype=np.int8)
+    for o in range(out.shape[3]):
+        _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
+                               multiplier, shift, output_zero_point, activation_min,
+                               activation_max, single_rounding, tap_plane, tap_distance,
+                               tap_weight, accumulators, results, out)
+
+
+@njit(cache=True, parallel=True)
+def _planar_conv2d_parallel(x, input_zero_point, weight, top, bottom, left, right, dilation_h,
+                            dilation_w, bias, multiplier, shift, output_zero_point,
+                            activation_min, activation_max, single_rounding, out):
+    row, image, size = _planar_layout(x, weight, top, bottom, left, right, out)
+    planes = _zero_point_planes(x, input_zero_point, top, left, max(top, bottom),
+                                max(left, right))
+    taps = weight.size // weight.shape[0]
+    for o in prange(out.shape[3]):
+        # Scratch per output channel: threads never share it.
+        tap_plane = np.empty(taps, dtype=np.int64)
+        tap_distance = np.empty(taps, dtype=np.int64)
+        tap_weight = np.empty(taps, dtype=np.int32)
+        accumulators = np.empty(size, dtype=np.int32)
+        results = np.empty(size, dtype=np.int8)
+        _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
+                               multiplier, shift, output_zero_point, activation_min,
+                               activation_max, single_rounding, tap_plane, tap_distance,
+                               tap_weight, accumulators, results, out)
+
+
 # --- The public function ---------------------------------------------------
 
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -282,11 +477,18 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     out_h = output_size(OP, height, top, bottom, kernel_h, stride_h, dilation_h)
     out_w = output_size(OP, width, left, right, kernel_w, stride_w, dilation_w)
 
+    out = np.empty((batches, out_h, out_w, out_channels), dtype=np.int8)
+    parallel = out.size * kernel_h * kernel_w * in_per_group >= PARALLEL_MIN_MACS
+    if stride_h == stride_w == 1 and PLANES_FOR_STRIDE_1:
+        run = _planar_conv2d_parallel if parallel else _planar_conv2d
+        run(x, input_zero_point, weight, top, bottom, left, right, dilation_h, dilation_w,
+            np.ascontiguousarray(bias), multiplier, shift, output_zero_point, act_min, act_max,
+            rounding == "single", out)
+        return out
+
     padded_input = np.full((batches, height + top + bottom, width + left + right, channels),
                            input_zero_point, dtype=np.int8)
     padded_input[:, top:top + height, left:left + width, :] = x
-    out = np.empty((batches, out_h, out_w, out_channels), dtype=np.int8)
-    parallel = out.size * kernel_h * kernel_w * in_per_group >= PARALLEL_MIN_MACS
     requantization = (np.ascontiguousarray(bias), multiplier, shift, output_zero_point)
     geometry = (stride_h, stride_w, dilation_h, dilation_w)
     clamp_and_rounding = (act_min, act_max, rounding == "single")

@@ -205,6 +205,60 @@ def requantize(accumulator, multiplier, shift, output_zero_point,
     return value
 
 
+# --- 2b. The same arithmetic for a whole output channel ---------------------
+# A layer applies one (multiplier, shift) to every output of a channel, often
+# thousands of them.  ``channel_constants`` works out once per channel what
+# depends only on those two numbers; ``requantize_with_constants`` then does,
+# per output, only the operations that depend on the accumulator, with no
+# branch a compiler cannot turn into a select, so a loop over a channel's
+# outputs becomes SIMD code.  Two identities make it shorter than the
+# recipe above and give the same bits (tests/kernels/test_int8_conv2d.py
+# checks them against the reference over the edge cases):
+#
+# * saturating_rounding_doubling_high_mul adds 2**30 to a product p >= 0, or
+#   1 - 2**30 to a negative one, then truncates toward zero.  For p < 0,
+#   truncating (p + 1 - 2**30) / 2**31 toward zero is flooring
+#   (p + 2**30) / 2**31, so both cases are ``(p + 2**30) >> 31`` (an
+#   arithmetic shift floors), capped at INT32_MAX for the one product that
+#   overflows, INT32_MIN * INT32_MIN;
+# * rounding_divide_by_power_of_two(x, r) is ``(x + 2**(r-1) - 1 + (x >= 0)) >> r``
+#   for r >= 1 (ties away from zero), and x for r == 0.
+
+@njit(cache=True, inline="always")
+def channel_constants(multiplier, shift):
+    """(multiplier, left shift, right shift, rounding for x >= 0, rounding for x < 0)."""
+    multiplier = int(multiplier)
+    shift = int(shift)
+    left_shift = shift if shift > 0 else 0
+    right_shift = -shift if shift < 0 else 0
+    round_negative = ((1 << right_shift) - 1) >> 1  # the mask's half: 2**(r-1) - 1, or 0
+    round_positive = round_negative + (1 if right_shift > 0 else 0)
+    return multiplier, left_shift, right_shift, round_positive, round_negative
+
+
+@njit(cache=True, inline="always")
+def requantize_with_constants(total, multiplier, left_shift, right_shift, round_positive,
+                              round_negative, output_zero_point, activation_min, activation_max,
+                              single_rounding):
+    """``requantize`` of the int32 value ``total``, the channel's constants precomputed.
+
+    Pass ``single_rounding`` as a literal True/False from a loop that has
+    already branched on it, so that each loop compiles with one recipe only.
+    """
+    if single_rounding:
+        # The single-rounding recipe reads the shift itself: 31 - shift.
+        total_shift = 31 - left_shift + right_shift
+        value = wrap_to_int32((total * multiplier + (1 << (total_shift - 1))) >> total_shift)
+    else:
+        shifted = wrap_to_int32(total << left_shift)              # int32 left shift, wrapping
+        high = (shifted * multiplier + (1 << 30)) >> 31           # |product| <= 2**62
+        high = INT32_MAX if high > INT32_MAX else high            # INT32_MIN * INT32_MIN only
+        value = (high + (round_positive if high >= 0 else round_negative)) >> right_shift
+    value = wrap_to_int32(value + output_zero_point)
+    value = activation_min if value < activation_min else value
+    return activation_max if value > activation_max else value
+
+
 @njit(cache=True)
 def _multiply_flat(accumulators, multipliers, shifts, single_rounding, out):
     for i in range(accumulators.size):

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinytorch.kernels.int8 import conv2d, quantize_multiplier
+from tinytorch.kernels.int8.requantize import channel_constants, requantize_with_constants
 
 conv2d_module = importlib.import_module("tinytorch.kernels.int8.conv2d")
 
@@ -120,6 +121,62 @@ def test_threaded_and_single_thread_paths_agree(monkeypatch, groups, out_channel
     monkeypatch.setattr(conv2d_module, "PARALLEL_MIN_MACS", 2**62)
     single_thread = conv2d(*case, padding=1, groups=groups)
     np.testing.assert_array_equal(threaded, single_thread)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
+def test_stride_1_planes_and_row_kernels_agree(monkeypatch, config):
+    # Stride 1 runs on the plane kernel; the row kernels, which handle the
+    # other strides, must give the same bytes on the same problems.
+    n, h, w, c, out, kernel, groups, _, padding, dilation, act_min, act_max = config
+    rng = np.random.default_rng(zlib.crc32(repr(config).encode()))
+    case = make_case(rng, n, h, w, c, out, kernel, groups)
+    options = dict(padding=padding, dilation=dilation, groups=groups, act_min=act_min,
+                   act_max=act_max)
+    planes = check_against_reference(case, **options)
+    monkeypatch.setattr(conv2d_module, "PLANES_FOR_STRIDE_1", False)
+    np.testing.assert_array_equal(conv2d(*case, **options), planes)
+
+
+def test_stride_1_batch_larger_than_one_chunk():
+    # 120 images of 9x9 padded positions span three of the plane kernel's
+    # chunks of CHUNK_POSITIONS; the second case is depthwise with a depth
+    # multiplier of 2, dilated, with single rounding.
+    rng = np.random.default_rng(21)
+    case = make_case(rng, 120, 8, 8, 1, 2, (3, 3), 1)
+    assert 120 * 9 * 9 > 2 * conv2d_module.CHUNK_POSITIONS
+    check_against_reference(case, padding=(1, 1, 1, 1))
+    case = make_case(rng, 120, 5, 4, 2, 4, (2, 3), 2)
+    check_against_reference(case, padding=(0, 1, 2, 0), dilation=(2, 1), groups=2,
+                            rounding="single")
+
+
+EDGE_ACCUMULATORS = [reference.INT32_MIN, reference.INT32_MIN + 1, -2**30 - 1, -2**30, -3, -1,
+                     0, 1, 3, 2**30, 2**31 - 2, reference.INT32_MAX, 123456789, -987654321]
+EDGE_MULTIPLIERS = [reference.INT32_MIN, -2**30, -1, 0, 1, 2**30, 2**30 + 1, 1518500250,
+                    reference.INT32_MAX]
+
+
+@pytest.mark.parametrize("shift", range(-31, 31))
+def test_requantize_with_constants_matches_reference(shift):
+    # The conv kernel's per-channel form of the requantization, against the
+    # reference on the edges: INT32_MIN (also squared), every shift, exact
+    # ties at every right shift, wrapping left shifts, clamps.
+    ties = [(2 * k + 1) << (-shift - 1) for k in range(-3, 3)] if shift < 0 else []
+    accumulators = EDGE_ACCUMULATORS + [reference.to_int32(t) for t in ties]
+    for multiplier in EDGE_MULTIPLIERS:
+        constants = channel_constants(multiplier, shift)
+        for single_rounding in (False, True):
+            if single_rounding and multiplier < 0:
+                continue  # refused by the public functions
+            for acc in accumulators:
+                value = reference.multiply_by_quantized_multiplier(acc, multiplier, shift,
+                                                                   single_rounding)
+                for zero_point, act_min, act_max in ((0, -128, 127), (-128, -128, 127),
+                                                     (127, -20, 60)):
+                    expected = min(max(reference.to_int32(value + zero_point), act_min), act_max)
+                    got = requantize_with_constants(acc, *constants, zero_point, act_min, act_max,
+                                                    single_rounding)
+                    assert got == expected, (acc, multiplier, shift, single_rounding, zero_point)
 
 
 @st.composite
