@@ -54,6 +54,22 @@ static uint32_t load_word(const int8_t *bytes) {
     return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
 }
 
+/* One window position for four channels [o, o + 4): acc[i] += f[i] * (x[i] -
+ * zero point).  `x_pointer` and `f_pointer` point at channel o. */
+TT_INLINE void one_tap(const int8_t *x_pointer, const int8_t *f_pointer,
+                       int16x2_t minus_zero_point, int32_t acc[4]) {
+    const uint32_t x = load_word(x_pointer);
+    const uint32_t f = load_word(f_pointer);
+    /* SXTAB16 widens and adds in one instruction: x - zero point. */
+    const int16x2_t x_even = __sxtab16(minus_zero_point, x);
+    const int16x2_t x_odd = __sxtab16(minus_zero_point, __ror(x, 8));
+    const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
+    acc[0] = __smlabb(f_even, x_even, acc[0]);
+    acc[2] = __smlatt(f_even, x_even, acc[2]);
+    acc[1] = __smlabb(f_odd, x_odd, acc[1]);
+    acc[3] = __smlatt(f_odd, x_odd, acc[3]);
+}
+
 /* Four channels [o, o + 4) of one output pixel; depth multiplier 1.  `pixel`
  * and `filter` point at channel o of the first valid window position; the
  * loops walk them with fixed steps, so no address is multiplied.  The sums
@@ -63,29 +79,31 @@ TT_INLINE void four_channels(const int8_t *pixel, const int8_t *filter, int32_t 
                              int32_t pixel_column_step, int32_t filter_row_step,
                              int32_t filter_column_step, int16x2_t minus_zero_point,
                              int32_t acc[4]) {
-    int32_t acc0 = acc[0], acc1 = acc[1], acc2 = acc[2], acc3 = acc[3], row, column;
+    int32_t row, column;
     for (row = 0; row < rows; ++row) {
         const int8_t *x_pointer = pixel + row * pixel_row_step;
         const int8_t *f_pointer = filter + row * filter_row_step;
         for (column = 0; column < columns; ++column) {
-            const uint32_t x = load_word(x_pointer);
-            const uint32_t f = load_word(f_pointer);
-            /* SXTAB16 widens and adds in one instruction: x - zero point. */
-            const int16x2_t x_even = __sxtab16(minus_zero_point, x);
-            const int16x2_t x_odd = __sxtab16(minus_zero_point, __ror(x, 8));
-            const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
-            acc0 = __smlabb(f_even, x_even, acc0);
-            acc2 = __smlatt(f_even, x_even, acc2);
-            acc1 = __smlabb(f_odd, x_odd, acc1);
-            acc3 = __smlatt(f_odd, x_odd, acc3);
+            one_tap(x_pointer, f_pointer, minus_zero_point, acc);
             x_pointer += pixel_column_step;
             f_pointer += filter_column_step;
         }
     }
-    acc[0] = acc0;
-    acc[1] = acc1;
-    acc[2] = acc2;
-    acc[3] = acc3;
+}
+
+/* The same for a whole 3x3 window inside the image, written out: no loop
+ * counters, no bounds, and each address a fixed step from the last. */
+TT_INLINE void four_channels_3x3(const int8_t *pixel, const int8_t *filter,
+                                 int32_t pixel_row_step, int32_t pixel_column_step,
+                                 int32_t channels, int16x2_t minus_zero_point, int32_t acc[4]) {
+    int32_t row;
+    for (row = 0; row < 3; ++row) {
+        one_tap(pixel, filter, minus_zero_point, acc);
+        one_tap(pixel + pixel_column_step, filter + channels, minus_zero_point, acc);
+        one_tap(pixel + 2 * pixel_column_step, filter + 2 * channels, minus_zero_point, acc);
+        pixel += pixel_row_step;
+        filter += 3 * channels;
+    }
 }
 #endif
 
@@ -183,6 +201,11 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
                 const int16x2_t minus_zero_point =
                     (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                const int32_t rows = ky_last - ky_first, columns = kx_last - kx_first;
+                const int32_t row_step = w->dilation_height * w->input_width * channels;
+                const int32_t column_step = w->dilation_width * channels;
+                const int full_3x3 = rows == 3 && columns == 3 && w->kernel_height == 3
+                                     && w->kernel_width == 3;
                 for (; c + 4 <= channels; c += 4) {
                     const tt_channel_rescale *r = rescale + c;
                     int32_t acc[4], i;
@@ -190,10 +213,14 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                     acc[1] = r[1].bias;
                     acc[2] = r[2].bias;
                     acc[3] = r[3].bias;
-                    four_channels(pixel + c, filter + c, ky_last - ky_first, kx_last - kx_first,
-                                  w->dilation_height * w->input_width * channels,
-                                  w->dilation_width * channels, w->kernel_width * channels,
-                                  channels, minus_zero_point, acc);
+                    if (full_3x3) {
+                        four_channels_3x3(pixel + c, filter + c, row_step, column_step,
+                                          channels, minus_zero_point, acc);
+                    } else {
+                        four_channels(pixel + c, filter + c, rows, columns, row_step,
+                                      column_step, w->kernel_width * channels, channels,
+                                      minus_zero_point, acc);
+                    }
                     for (i = 0; i < 4; ++i) {
                         output[c + i] = tt_requantize_bounded(acc[i], r[i].multiplier,
                                                               r[i].left_shift, r[i].offset,
