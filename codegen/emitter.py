@@ -131,44 +131,50 @@ def _depthwise_weight(op, graph) -> np.ndarray:
 
 
 def bounded_depthwise_rescale(op, graph) -> list[tuple[int, ...]] | None:
-    """Per channel (bias, multiplier, left_shift, offset, right_shift) for
-    ``tt_depthwise_conv2d_bounded``, or None where that kernel would not give
-    the reference's bytes.
-
-    It requires depth multiplier 1, double rounding, and a proof per channel
-    that nothing wraps: every accumulator lies within bias +- sum|w| *
-    max|x - input_zero_point| over int8 x; that range shifted left by
-    max(shift, 0) must stay inside [-2^30, 2^30) (so the doubled value fits
-    an int32 and the high multiply never saturates), and the rescaled
-    numerator 2h + offset - 1 .. 2h + offset of requantize.h's formula must fit
-    an int32 for both ends (h is monotone in the accumulator).
-    """
-    weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
+    """The per-channel constants of ``tt_depthwise_conv2d_bounded`` for ``op``, or None
+    where that kernel does not apply: it needs depth multiplier 1, double rounding,
+    and the proof of ``bounded_rescale``."""
     x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     if not _is_depthwise(op, graph) or graph.rounding != "double" \
             or x.shape[3] != out.shape[3]:
         return None
-    largest_input = max(abs(-128 - x.zero_point), abs(127 - x.zero_point))
-    low_limit, high_limit = -2**31, 2**31 - 1
+    return bounded_rescale(graph.tensor(op.inputs[1]).data, graph.tensor(op.inputs[2]).data,
+                           op.attributes["multiplier"], op.attributes["shift"], x.zero_point,
+                           out.zero_point)
+
+
+def bounded_rescale(weight, bias, multiplier, shift, input_zero_point,
+                    output_zero_point) -> list[tuple[int, ...]] | None:
+    """Per output channel (bias, multiplier, left_shift, offset, right_shift) for
+    ``tt_requantize_bounded`` (codegen/c/requantize.h), or None unless it provably
+    gives TFLite's double-rounding bytes for every int8 input.
+
+    ``weight[o]`` holds channel o's weights.  Channel o's accumulator lies
+    within bias +- sum|weight[o]| * max|x - input_zero_point| over int8 x, for
+    any subset of the window (padding drops products).  The proof: that range,
+    shifted left by max(shift, 0), stays inside [-2^30, 2^30) (so doubling it
+    cannot wrap, and the high multiply never meets its one saturating case),
+    and the numerator 2h + offset (- 1) of the second rounding fits an int32
+    at both ends of the range (h grows with the accumulator).
+    """
+    largest_input = max(abs(-128 - input_zero_point), abs(127 - input_zero_point))
     rows = []
-    for channel in range(out.shape[3]):
-        multiplier = int(op.attributes["multiplier"][channel])
-        shift = int(op.attributes["shift"][channel])
-        b = int(bias.data[channel])
-        reach = int(np.abs(weight.data[channel].astype(np.int64)).sum()) * largest_input
-        left, right = max(shift, 0), max(-shift, 0)
-        if multiplier < 0 or right > 30:
+    for channel, channel_bias in enumerate(bias):
+        m, s, b = int(multiplier[channel]), int(shift[channel]), int(channel_bias)
+        reach = int(np.abs(np.asarray(weight[channel], dtype=np.int64)).sum()) * largest_input
+        left, right = max(s, 0), max(-s, 0)
+        if m < 0 or left > 30 or right > 30:
             return None
         ends = ((b - reach) << left, (b + reach) << left)
         if ends[0] < -2**30 or ends[1] >= 2**30:
             return None
-        offset = 2**right + out.zero_point * 2**(right + 1)
+        offset = 2**right + output_zero_point * 2**(right + 1)
         for end in ends:
-            high = (end * multiplier + 2**30) >> 31  # SaturatingRoundingDoublingHighMul
+            high = (end * m + 2**30) >> 31  # SaturatingRoundingDoublingHighMul, no saturation
             for value in (offset, 2 * high, 2 * high + offset, 2 * high + offset - 1):
-                if not low_limit <= value <= high_limit:
+                if not -2**31 <= value < 2**31:
                     return None
-        rows.append((b, multiplier, left + 1, offset, right + 1))
+        rows.append((b, m, left + 1, offset, right + 1))
     return rows
 
 
