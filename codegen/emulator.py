@@ -33,7 +33,7 @@ How
   apply only to code translated after they are added, hence ``ctl_flush_tb``.
   A per-instruction hook would be several times slower, and it is not called
   for an instruction whose ``IT`` condition failed, which the core still
-  issues (about 1-2% of the instructions of our kernels on an M4).
+  issues (0.7% to 1.7% of the digits CNN's instructions on an M4).
 * A runaway program (an endless loop, a wild jump) stops at an instruction
   limit with an ``EmulationError`` that says so.
 """
