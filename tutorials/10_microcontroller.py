@@ -35,15 +35,11 @@
 # `codegen/emulator.py`; `docs/codegen.md` has the measurements of the whole back end.
 
 # %%
-import ast
-import importlib.util
-import os
 import pathlib
 import re
 import tempfile
 import time
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE
@@ -54,24 +50,9 @@ from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM, _instruction_count
 from tinytorch.datasets import load_digits
 from tinytorch.demo import train_digits
+from tinytorch.labs.notebook import print_solution_regions, show
 from tinytorch.quant import Int8Interpreter
 from tinytorch.quant.workflow import quantize_digits_model
-
-# In Jupyter the figures appear inline; as a script without a display
-# (matplotlib's Agg backend) they are saved as PNG files instead.
-HEADLESS = matplotlib.get_backend().lower() == "agg"
-PLOT_DIR = pathlib.Path(os.environ.get("TINYTORCH_PLOT_DIR",
-                                       pathlib.Path(tempfile.gettempdir()) / "tinytorch-plots"))
-
-
-def show(figure: plt.Figure, name: str) -> None:
-    if HEADLESS:
-        PLOT_DIR.mkdir(parents=True, exist_ok=True)
-        figure.savefig(PLOT_DIR / f"{name}.png", dpi=90, bbox_inches="tight")
-        plt.close(figure)
-        print(f"figure saved to {PLOT_DIR / name}.png")
-    else:
-        plt.show()
 
 
 # %% [markdown]
@@ -89,33 +70,7 @@ def show(figure: plt.Figure, name: str) -> None:
 # `tinytorch grade 10` runs this lab's tests on your code.
 
 # %%
-def solution_regions(lab: int) -> list[tuple[str, int, str]]:
-    """(file, line, function) of every place lab ``lab`` asks you to fill in."""
-    markers = (f"BEGIN SOLUTION lab {lab:02d}", f"NotImplementedError('Lab {lab:02d}",
-               f'NotImplementedError("Lab {lab:02d}')
-    roots = {pathlib.Path(location).resolve()
-             for package in ("tinytorch", "tinytorch.codegen")
-             for location in importlib.util.find_spec(package).submodule_search_locations}
-    files = sorted({path.resolve() for root in roots for path in root.rglob("*.py")})
-    found = []
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        if not any(marker in text for marker in markers):
-            continue
-        definitions = [node for node in ast.walk(ast.parse(text))
-                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-        for number, line in enumerate(text.splitlines(), start=1):
-            if any(marker in line for marker in markers):
-                around = sorted((node for node in definitions
-                                 if node.lineno <= number <= node.end_lineno),
-                                key=lambda node: node.lineno)
-                name = ".".join(node.name for node in around) or "(module level)"
-                found.append((f"{path.parent.name}/{path.name}", number, name))
-    return found
-
-
-for file, line, function in solution_regions(10):
-    print(f"{file}:{line:<5} {function}")
+print_solution_regions(10)
 
 # %% [markdown]
 # ## 1. The int8 digits CNN, as C
