@@ -167,6 +167,45 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
     }
 }
 
+TT_INLINE int8_t requantize_rescale(int32_t acc, const tt_channel_rescale *r, int32_t act_min,
+                                    int32_t act_max) {
+    return tt_requantize_bounded(acc, r->multiplier, r->left_shift, r->offset, r->right_shift,
+                                 act_min, act_max);
+}
+
+#if TT_USE_DSP
+/* The bytes of one channel's requantized value, saturated to int8 (one SSAT). */
+TT_INLINE uint32_t rescaled_byte(int32_t acc, const tt_channel_rescale *r) {
+    const int32_t value = tt_rescale_bounded(acc, r->multiplier, r->left_shift, r->offset,
+                                             r->right_shift);
+    return (uint32_t)__ssat(value, 8) & 0xFFu;
+}
+
+/* Four channels' outputs, clamped together and stored with one STR.  The
+ * values are saturated to int8 and packed into a word; then SSUB8 subtracts
+ * the packed act_min byte by byte, setting one GE flag per byte where the
+ * difference is not negative, and SEL keeps those bytes and takes act_min's
+ * elsewhere: a per-byte max in two instructions; the same with the operands
+ * swapped is the min with act_max.  Clamping the saturated value gives what
+ * clamping the int32 gives, since [act_min, act_max] lies inside int8. */
+TT_INLINE void store_four(int8_t *output, const int32_t acc[4], const tt_channel_rescale *r,
+                          uint32_t act_min4, uint32_t act_max4) {
+    uint32_t packed = rescaled_byte(acc[0], r) | rescaled_byte(acc[1], r + 1) << 8
+                      | rescaled_byte(acc[2], r + 2) << 16 | rescaled_byte(acc[3], r + 3) << 24;
+    uint8_t *bytes = (uint8_t *)output;
+    (void)__ssub8((int8x4_t)packed, (int8x4_t)act_min4);
+    packed = __sel(packed, act_min4);
+    (void)__ssub8((int8x4_t)act_max4, (int8x4_t)packed);
+    packed = __sel(packed, act_max4);
+    /* Byte by byte, as the output of a pixel need not be word-aligned: one
+     * STR once compiled (the M4 and M7 store unaligned words). */
+    bytes[0] = (uint8_t)packed;
+    bytes[1] = (uint8_t)(packed >> 8);
+    bytes[2] = (uint8_t)(packed >> 16);
+    bytes[3] = (uint8_t)(packed >> 24);
+}
+#endif
+
 /* Depth multiplier 1 with the requantization folded ahead of time.
  *
  * A depthwise output has only kernel_height * kernel_width products (nine for
@@ -201,6 +240,8 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
                 const int16x2_t minus_zero_point =
                     (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                const uint32_t act_min4 = (uint32_t)(uint8_t)act_min * 0x01010101u;
+                const uint32_t act_max4 = (uint32_t)(uint8_t)act_max * 0x01010101u;
                 const int32_t rows = ky_last - ky_first, columns = kx_last - kx_first;
                 const int32_t row_step = w->dilation_height * w->input_width * channels;
                 const int32_t column_step = w->dilation_width * channels;
@@ -208,7 +249,7 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                                      && w->kernel_width == 3;
                 for (; c + 4 <= channels; c += 4) {
                     const tt_channel_rescale *r = rescale + c;
-                    int32_t acc[4], i;
+                    int32_t acc[4];
                     acc[0] = r[0].bias;
                     acc[1] = r[1].bias;
                     acc[2] = r[2].bias;
@@ -221,11 +262,7 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                                       column_step, w->kernel_width * channels, channels,
                                       minus_zero_point, acc);
                     }
-                    for (i = 0; i < 4; ++i) {
-                        output[c + i] = tt_requantize_bounded(acc[i], r[i].multiplier,
-                                                              r[i].left_shift, r[i].offset,
-                                                              r[i].right_shift, act_min, act_max);
-                    }
+                    store_four(output + c, acc, r, act_min4, act_max4);
                 }
             }
 #endif
@@ -241,8 +278,7 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                         acc += f * (x - q->input_zero_point);
                     }
                 }
-                output[c] = tt_requantize_bounded(acc, r->multiplier, r->left_shift, r->offset,
-                                                  r->right_shift, act_min, act_max);
+                output[c] = requantize_rescale(acc, r, act_min, act_max);
             }
             output += channels;
         }

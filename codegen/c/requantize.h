@@ -113,12 +113,18 @@ TT_INLINE int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t 
  *    the output before clamping is (2h + offset + (h >> 31)) >> right_shift:
  *    an add with a shifted operand, another, and an arithmetic shift.
  */
+TT_INLINE int32_t tt_rescale_bounded(int32_t accumulator, int32_t multiplier,
+                                     int32_t left_shift, int32_t offset, int32_t right_shift) {
+    const int32_t scaled = (int32_t)((uint32_t)accumulator << left_shift);
+    const int32_t high = (int32_t)(((int64_t)scaled * multiplier + ((int64_t)1 << 31)) >> 32);
+    return (2 * high + offset + (high >> 31)) >> right_shift;
+}
+
+/* ... then the clamp, as in tt_requantize. */
 TT_INLINE int8_t tt_requantize_bounded(int32_t accumulator, int32_t multiplier,
                                        int32_t left_shift, int32_t offset,
                                        int32_t right_shift, int32_t act_min, int32_t act_max) {
-    const int32_t scaled = (int32_t)((uint32_t)accumulator << left_shift);
-    const int32_t high = (int32_t)(((int64_t)scaled * multiplier + ((int64_t)1 << 31)) >> 32);
-    int32_t value = (2 * high + offset + (high >> 31)) >> right_shift;
+    int32_t value = tt_rescale_bounded(accumulator, multiplier, left_shift, offset, right_shift);
     if (value < act_min) {
         value = act_min;
     }

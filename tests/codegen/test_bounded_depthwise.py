@@ -55,7 +55,8 @@ def random_depthwise(rng, realistic=True):
     multiplier = np.array([m for m, _ in pairs], dtype=np.int32)
     shift = np.array([s for _, s in pairs], dtype=np.int32)
     input_zero_point, output_zero_point = (int(v) for v in rng.integers(-128, 128, 2))
-    act_min, act_max = (-128, 127) if rng.random() < 0.5 else (output_zero_point, 127)
+    act_min, act_max = (-128, 127) if rng.random() < 0.4 else (
+        output_zero_point, int(rng.integers(output_zero_point, 128)))
     expected = kernels.conv2d(x, weight, bias, input_zero_point, output_zero_point, multiplier,
                               shift, stride, padding, dilation, channels, act_min, act_max,
                               "double")
