@@ -13,10 +13,18 @@
  * A receptive field has only kh * kw products per output, so on a
  * Cortex-M4/M7 the DSP path works across channels instead: one 32-bit load
  * brings four channels of a pixel, another the four matching weights, SXTB16
- * widens each to two pairs of int16, SADD16 subtracts the zero point from two
- * inputs at once, and SMLABB / SMLATT multiply-add the bottom and top halves:
- * four channels advance together.  Used when the depth multiplier is 1; the
- * sums are the same integers, so the bytes are too.
+ * widens the weights to two pairs of int16, SXTAB16 widens the inputs and
+ * subtracts the zero point from two of them at once, and SMLABB / SMLATT
+ * multiply-add the bottom and top halves: four channels advance together.
+ * Used when the depth multiplier is 1; the sums are the same integers, so the
+ * bytes are too.
+ *
+ * Two kernels live here.  tt_depthwise_conv2d is the general one, with
+ * TFLite's requantization.  tt_depthwise_conv2d_bounded (at the end) is what
+ * the emitter calls for depth multiplier 1 when it can prove every
+ * accumulator small: nine products per output leave the requantization as
+ * the larger cost, and with that proof it shrinks from about 35 instructions
+ * to 5 (requantize.h, tt_requantize_bounded).
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"
@@ -51,7 +59,8 @@ static int8_t requantize_channel(int32_t acc, const int32_t *bias, int32_t o,
 /* Four bytes as one little-endian word: a single LDR once compiled. */
 static uint32_t load_word(const int8_t *bytes) {
     const uint8_t *b = (const uint8_t *)bytes;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16)
+           | ((uint32_t)b[3] << 24);
 }
 
 /* One window position for four channels [o, o + 4): acc[i] += f[i] * (x[i] -
@@ -124,8 +133,10 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
 #if TT_USE_DSP
             if (depth_multiplier == 1) {
                 const int32_t channels = w->input_channels;
-                const int32_t first_y = oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
-                const int32_t first_x = ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
+                const int32_t first_y =
+                    oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
+                const int32_t first_x =
+                    ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
                 const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
                 const int16x2_t minus_zero_point =
@@ -152,11 +163,14 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
                 const int32_t c = o / depth_multiplier;
                 int32_t acc = 0;
                 for (ky = ky_first; ky < ky_last; ++ky) {
-                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    const int32_t iy =
+                        oy * w->stride_height - w->pad_top + ky * w->dilation_height;
                     for (kx = kx_first; kx < kx_last; ++kx) {
-                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int32_t ix =
+                            ox * w->stride_width - w->pad_left + kx * w->dilation_width;
                         const int8_t x = input[(iy * w->input_width + ix) * w->input_channels + c];
-                        const int8_t f = weight[(ky * w->kernel_width + kx) * w->output_channels + o];
+                        const int8_t f =
+                            weight[(ky * w->kernel_width + kx) * w->output_channels + o];
                         acc += f * (x - q->input_zero_point);
                     }
                 }
@@ -234,12 +248,15 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
             c = 0;
 #if TT_USE_DSP
             {
-                const int32_t first_y = oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
-                const int32_t first_x = ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
+                const int32_t first_y =
+                    oy * w->stride_height - w->pad_top + ky_first * w->dilation_height;
+                const int32_t first_x =
+                    ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
                 const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
                 const int16x2_t minus_zero_point =
                     (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                /* act_min and act_max in each byte of a word, for store_four. */
                 const uint32_t act_min4 = (uint32_t)(uint8_t)act_min * 0x01010101u;
                 const uint32_t act_max4 = (uint32_t)(uint8_t)act_max * 0x01010101u;
                 const int32_t rows = ky_last - ky_first, columns = kx_last - kx_first;
@@ -270,9 +287,11 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                 const tt_channel_rescale *r = rescale + c;
                 int32_t acc = r->bias;
                 for (ky = ky_first; ky < ky_last; ++ky) {
-                    const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
+                    const int32_t iy =
+                        oy * w->stride_height - w->pad_top + ky * w->dilation_height;
                     for (kx = kx_first; kx < kx_last; ++kx) {
-                        const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
+                        const int32_t ix =
+                            ox * w->stride_width - w->pad_left + kx * w->dilation_width;
                         const int8_t x = input[(iy * w->input_width + ix) * channels + c];
                         const int8_t f = weight[(ky * w->kernel_width + kx) * channels + c];
                         acc += f * (x - q->input_zero_point);
