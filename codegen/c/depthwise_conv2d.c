@@ -100,19 +100,24 @@ TT_INLINE void four_channels(const int8_t *pixel, const int8_t *filter, int32_t 
     }
 }
 
-/* The same for a whole 3x3 window inside the image, written out: no loop
- * counters, no bounds, and each address a fixed step from the last. */
+/* The same for a whole 3x3 window inside the image, columns adjacent
+ * (dilation 1 across), written out: no loop counters, no bounds, and the
+ * input and the weights of a row step by the same `channels`, so one
+ * register offsets both. */
 TT_INLINE void four_channels_3x3(const int8_t *pixel, const int8_t *filter,
-                                 int32_t pixel_row_step, int32_t pixel_column_step,
-                                 int32_t channels, int16x2_t minus_zero_point, int32_t acc[4]) {
-    int32_t row;
-    for (row = 0; row < 3; ++row) {
-        one_tap(pixel, filter, minus_zero_point, acc);
-        one_tap(pixel + pixel_column_step, filter + channels, minus_zero_point, acc);
-        one_tap(pixel + 2 * pixel_column_step, filter + 2 * channels, minus_zero_point, acc);
-        pixel += pixel_row_step;
-        filter += 3 * channels;
-    }
+                                 int32_t pixel_row_step, int32_t channels,
+                                 int16x2_t minus_zero_point, int32_t acc[4]) {
+    const int8_t *row1 = pixel + pixel_row_step, *row2 = row1 + pixel_row_step;
+    const int8_t *filter1 = filter + 3 * channels, *filter2 = filter1 + 3 * channels;
+    one_tap(pixel, filter, minus_zero_point, acc);
+    one_tap(pixel + channels, filter + channels, minus_zero_point, acc);
+    one_tap(pixel + 2 * channels, filter + 2 * channels, minus_zero_point, acc);
+    one_tap(row1, filter1, minus_zero_point, acc);
+    one_tap(row1 + channels, filter1 + channels, minus_zero_point, acc);
+    one_tap(row1 + 2 * channels, filter1 + 2 * channels, minus_zero_point, acc);
+    one_tap(row2, filter2, minus_zero_point, acc);
+    one_tap(row2 + channels, filter2 + channels, minus_zero_point, acc);
+    one_tap(row2 + 2 * channels, filter2 + 2 * channels, minus_zero_point, acc);
 }
 #endif
 
@@ -263,7 +268,7 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                 const int32_t row_step = w->dilation_height * w->input_width * channels;
                 const int32_t column_step = w->dilation_width * channels;
                 const int full_3x3 = rows == 3 && columns == 3 && w->kernel_height == 3
-                                     && w->kernel_width == 3;
+                                     && w->kernel_width == 3 && w->dilation_width == 1;
                 for (; c + 4 <= channels; c += 4) {
                     const tt_channel_rescale *r = rescale + c;
                     int32_t acc[4];
@@ -272,8 +277,8 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                     acc[2] = r[2].bias;
                     acc[3] = r[3].bias;
                     if (full_3x3) {
-                        four_channels_3x3(pixel + c, filter + c, row_step, column_step,
-                                          channels, minus_zero_point, acc);
+                        four_channels_3x3(pixel + c, filter + c, row_step, channels,
+                                          minus_zero_point, acc);
                     } else {
                         four_channels(pixel + c, filter + c, rows, columns, row_step,
                                       column_step, w->kernel_width * channels, channels,
