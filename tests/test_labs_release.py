@@ -168,7 +168,12 @@ def test_the_autograder_bundle_grades_visible_and_hidden_tests(student, tmp_path
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(source)
         mode = archive.getinfo("run_autograder").external_attr >> 16
+        setup_script = archive.read("setup.sh").decode()
     assert mode & stat.S_IXUSR
+    # The code-generation labs build C for the host and for an emulated Cortex-M.
+    for package in ("numba", "pytest", "ziglang", "unicorn", "pyelftools"):
+        assert package in setup_script
+    assert "command -v cc" in setup_script
     # What run_autograder does, with the submission (the release, solved) somewhere else.
     submission = tmp_path / "submission"
     shutil.copytree(student, submission)

@@ -5,7 +5,8 @@ submission runs ``run_autograder``, with the zip unpacked in
 ``/autograder/source`` and the student's files in ``/autograder/submission``,
 and reads ``/autograder/results/results.json``.  The bundle holds:
 
-* ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis);
+* ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis,
+  and for the code-generation labs a C compiler, ziglang, unicorn, pyelftools);
 * ``run_autograder``: finds the student's repository in the submission, puts
   the instructor's copies of the lab's tests over the student's (so an edited
   test grades nothing), removes any ``conftest.py`` a student could use to
@@ -30,9 +31,15 @@ EXECUTABLE = 0o100755 << 16
 REGULAR = 0o100644 << 16
 
 SETUP = """#!/usr/bin/env bash
-# Runs once, when Gradescope builds the image: what the lab's tests need.
+# Runs once, when Gradescope builds the image: what the lab's tests need.  The
+# code-generation labs build C for the host (a C compiler) and for Cortex-M
+# (the pip-installed cross compiler and emulator).
 set -euo pipefail
-python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "pytest>=7" "hypothesis>=6"
+if ! command -v cc >/dev/null 2>&1; then
+  apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev
+fi
+python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "pytest>=7" "hypothesis>=6" \
+  "ziglang>=0.13" "unicorn==2.1.4" "pyelftools>=0.29"
 """
 
 RUN = """#!/usr/bin/env bash

@@ -31,10 +31,11 @@ def _list(args: argparse.Namespace) -> int:
     for regions in find_regions(root).values():
         for region in regions:
             counts[region.lab] = counts.get(region.lab, 0) + 1
-    print(f"{'lab':<4} {'title':<34} {'regions':>7} {'selectors':>9}  tutorial")
+    width = max(len(lab.title) for lab in LABS)
+    print(f"{'lab':<4} {'title':<{width}} {'regions':>7} {'selectors':>9}  tutorial")
     for lab in LABS:
         tutorial = lab.tutorial if (root / lab.tutorial).exists() else f"{lab.tutorial} (not written yet)"
-        print(f"{lab.tag:<4} {lab.title:<34} {counts.get(lab.number, 0):>7} "
+        print(f"{lab.tag:<4} {lab.title:<{width}} {counts.get(lab.number, 0):>7} "
               f"{len(lab.selectors()):>9}  {tutorial}")
     return 0
 
