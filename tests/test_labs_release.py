@@ -91,6 +91,23 @@ def test_the_release_installs_as_the_readme_says_and_imports(student):
     assert plain.stdout.strip() == str(student / "tinytorch" / "__init__.py")
 
 
+def test_the_release_pip_installs_and_its_package_is_the_one_imported(student, tmp_path):
+    # The README's command; the dependencies come from this interpreter's site-packages.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e",
+                    str(student)], check=True, capture_output=True)
+    code = ("import tinytorch, tinytorch.kernels, tinytorch.codegen; "
+            "print(tinytorch.__file__); print(tinytorch.kernels.__file__); "
+            "print(tinytorch.codegen.__file__)")
+    where = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True,
+                           text=True, check=True)
+    assert where.stdout.split() == [str(student / "tinytorch" / "__init__.py"),
+                                    str(student / "kernels" / "__init__.py"),
+                                    str(student / "codegen" / "__init__.py")]
+
+
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format",
                   "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests",
                   "leaderboard"}
