@@ -145,7 +145,7 @@ def bounded_depthwise_rescale(op, graph) -> list[tuple[int, ...]] | None:
 
 def bounded_rescale(weight, bias, multiplier, shift, input_zero_point,
                     output_zero_point) -> list[tuple[int, ...]] | None:
-    """Per output channel (bias, multiplier, left_shift, offset, right_shift) for
+    """Per output channel (bias, multiplier, offset, left_shift, right_shift) for
     ``tt_requantize_bounded`` (codegen/c/requantize.h), or None unless it provably
     gives TFLite's double-rounding bytes for every int8 input.
 
@@ -174,7 +174,7 @@ def bounded_rescale(weight, bias, multiplier, shift, input_zero_point,
             for value in (offset, 2 * high, 2 * high + offset, 2 * high + offset - 1):
                 if not -2**31 <= value < 2**31:
                     return None
-        rows.append((b, m, left + 1, offset, right + 1))
+        rows.append((b, m, offset, left + 1, right + 1))
     return rows
 
 

@@ -67,10 +67,10 @@ void tt_depthwise_conv2d(const tt_window *window, const tt_quantization *quantiz
 typedef struct {
     int32_t bias;
     int32_t multiplier;
-    int32_t left_shift;   /* max(shift, 0) + 1 */
     int32_t offset;       /* 2^right + output_zero_point * 2^(right + 1), right = max(-shift, 0) */
-    int32_t right_shift;  /* right + 1 */
-} tt_channel_rescale;
+    uint8_t left_shift;   /* max(shift, 0) + 1 */
+    uint8_t right_shift;  /* right + 1 */
+} tt_channel_rescale;     /* 16 bytes */
 
 /* Depthwise convolution, depth multiplier 1, double rounding, for a layer
  * whose accumulators the emitter proved small: the same bytes as

@@ -26,7 +26,7 @@ from c_kernel_structs import Quantization, Window
 
 def bounded_in_python(acc, row, act_min=-128, act_max=127):
     """requantize.h's tt_requantize_bounded with Python integers (no wrapping: proven)."""
-    _, multiplier, left_shift, offset, right_shift = row
+    _, multiplier, offset, left_shift, right_shift = row
     scaled = acc << left_shift
     assert -2**31 <= scaled < 2**31
     high = (scaled * multiplier + 2**31) >> 32  # SMMULR
@@ -86,9 +86,22 @@ def every_tie_case(output_zero_point=-3):
                 expected=expected)
 
 
+RESCALE = np.dtype([("bias", "<i4"), ("multiplier", "<i4"), ("offset", "<i4"),
+                    ("left_shift", "u1"), ("right_shift", "u1"), ("padding", "u1", 2)])
+
+
+def rescale_bytes(rows) -> np.ndarray:
+    """The rows as C's tt_channel_rescale array (16 bytes each)."""
+    table = np.zeros(len(rows), RESCALE)
+    for i, row in enumerate(rows):
+        for name, value in zip(RESCALE.names, row):
+            table[name][i] = value
+    return table
+
+
 def run_on_host(library, case):
     out = np.zeros(case["expected"].shape, dtype=np.int8)
-    rescale = np.array(case["rows"], dtype=np.int32)
+    rescale = rescale_bytes(case["rows"])
     library.tt_depthwise_conv2d_bounded(
         ctypes.byref(case["window"]), ctypes.byref(case["quantization"]),
         case["x"].ctypes.data_as(ctypes.c_void_p), case["weight"].ctypes.data_as(ctypes.c_void_p),
@@ -186,7 +199,7 @@ def test_bounded_depthwise_on_emulated_cores_matches_python(core, seed):
     core.call("tt_depthwise_conv2d_bounded", core.allocate(bytes(case["window"])),
               core.allocate(bytes(case["quantization"])), core.allocate(case["x"].tobytes()),
               core.allocate(case["weight"].tobytes()),
-              core.allocate(np.array(case["rows"], dtype=np.int32).tobytes()), out)
+              core.allocate(rescale_bytes(case["rows"]).tobytes()), out)
     got = np.frombuffer(core.read(out, out_size), np.int8).reshape(case["expected"].shape)
     np.testing.assert_array_equal(got, case["expected"])
 
