@@ -103,15 +103,20 @@ TT_INLINE int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t 
  *    multiplier / 2^31): the same fraction, and no saturation case since the
  *    input is never INT32_MIN.  Call it h.
  * 2. round(h / 2^right), ties away from zero, is floor((2h + 2^right - [h < 0])
- *    / 2^(right + 1)) for every right >= 0 (for right = 0: (2h + 1) >> 1 = h
- *    and 2h >> 1 = h; for right >= 1 the numerator 2h + 2^right is even, so
- *    subtracting 1 or 2 floors the same as the classic h + 2^(right-1) - [h<0]).
+ *    / 2^(right + 1)) for every right >= 0.  For right = 0 both (2h + 1) >> 1
+ *    and 2h >> 1 are h.  For right >= 1 the classic form is floor((h +
+ *    2^(right-1) - [h < 0]) / 2^right), i.e. doubled floor((2h + 2^right -
+ *    2[h < 0]) / 2^(right+1)); 2h + 2^right is even and so is the divisor, so
+ *    taking 1 or 2 from it floors the same.
  *    h >> 31 is -[h < 0], and adding output_zero_point * 2^(right + 1) to the
  *    numerator adds output_zero_point to the quotient.  So with
  *       offset = 2^right + output_zero_point * 2^(right + 1),
  *       right_shift = right + 1,
  *    the output before clamping is (2h + offset + (h >> 31)) >> right_shift:
  *    an add with a shifted operand, another, and an arithmetic shift.
+ *
+ * ACLE has no intrinsic for SMMULR; clang and gcc recognise the 64-bit
+ * expression below (add 2^31, keep the high word) and emit it.
  */
 TT_INLINE int32_t tt_rescale_bounded(int32_t accumulator, int32_t multiplier,
                                      int32_t left_shift, int32_t offset, int32_t right_shift) {
