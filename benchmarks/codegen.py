@@ -7,7 +7,9 @@ keyword-spotting DS-CNN), it prints:
 * flash (code apart from weights) and RAM of the Cortex-M4 firmware,
 * the arena against the live-activation lower bound,
 * instructions per inference and per multiply-accumulate, for the reference
-  C (built with -DTT_REFERENCE_KERNELS) and the DSP path, at -Os and -O2,
+  C (built with -DTT_REFERENCE_KERNELS) and the DSP path, at -Os and -O2
+  (the depthwise layer twice: through the bounded kernel the emitter picks for
+  it, and through the general kernel it falls back to),
 
 and checks on the way that every build is bit-exact with the int8 interpreter.
 Instruction counts are exact and repeatable; latency on silicon is roughly
