@@ -8,15 +8,6 @@ import timeit
 from typing import Any, Callable
 
 
-def best_time(function: Callable[[], Any], repeat: int = 7, min_seconds: float = 0.2) -> float:
-    """Best-of-``repeat`` seconds per call, each repeat running at least ``min_seconds``."""
-    function()  # warm up (first calls compile kernels and fill caches)
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    number = max(number, int(number * min_seconds / 0.2))
-    return min(timer.repeat(repeat=repeat, number=number)) / number
-
-
 def compare(candidates: dict[str, Callable[[], Any]], rounds: int = 7,
             seconds_per_round: float = 0.1) -> dict[str, float]:
     """Best seconds per call of each candidate, measured in interleaved rounds.
