@@ -12,11 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = textwrap.dedent('''\
     """A module; the markers in this docstring are text, not a region:
     # BEGIN SOLUTION lab 09
+    # END SOLUTION
     """
     import math
 
     SCALE = 2
-
 
     def hypotenuse(a: float, b: float) -> float:
         """The long side of a right triangle."""
