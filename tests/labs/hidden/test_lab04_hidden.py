@@ -4,33 +4,18 @@ Each reference below is the textbook formula in plain float64 numpy, written
 independently of tinytorch/optim; the optimizers must follow it step after
 step, for every option that changes the arithmetic.
 """
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import tinytorch
 from tinytorch import nn, optim
 
-STEPS = 7
-
-
-def gradient_sequence(shape, steps=STEPS, seed=0):
-    """Gradients that vary in sign and in scale (a burst at step 2), as real ones do."""
-    rng = np.random.default_rng(seed)
-    scales = [1.0, 0.5, 8.0, 0.1, 2.0, 0.05, 1.0, 3.0][:steps] + [1.0] * max(0, steps - 8)
-    return [scale * rng.standard_normal(shape) for scale in scales]
-
-
-def run_optimizer(make_optimizer, start, grads):
-    """Parameter values after each step of an optimizer fed ``grads``."""
-    param = nn.Parameter(start.copy())
-    optimizer = make_optimizer([param])
-    history = []
-    for grad in grads:
-        param.grad = tinytorch.tensor(grad)
-        optimizer.step()
-        history.append(param.data.copy())
-    return history
-
+# The option tables and the helpers are the visible tests'; this file ships beside them.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from test_optim import ADAM_CASES, SGD_CASES, gradient_sequence, run_optimizer  # noqa: E402
 
 def reference_sgd(start, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                   nesterov=False, maximize=False):
@@ -76,42 +61,6 @@ def assert_histories_equal(got, expected, rtol=1e-12, atol=1e-14):
     assert len(got) == len(expected)
     for step, (a, b) in enumerate(zip(got, expected)):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"after step {step + 1}")
-
-
-SGD_CASES = {
-    "plain": dict(lr=0.1),
-    "weight decay": dict(lr=0.1, weight_decay=0.05),
-    "maximize": dict(lr=0.1, maximize=True),
-    "momentum": dict(lr=0.1, momentum=0.9),
-    "dampening": dict(lr=0.05, momentum=0.8, dampening=0.3),
-    "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True),
-    "nesterov, decay, maximize": dict(lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.1,
-                                      maximize=True),
-    "all but nesterov": dict(lr=0.02, momentum=0.6, dampening=0.5, weight_decay=0.2,
-                             maximize=True),
-}
-
-ADAM_CASES = {
-    "default": (optim.Adam, dict(lr=0.01), dict()),
-    "betas and eps": (optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3),
-                      dict(betas=(0.8, 0.99), eps=1e-3)),
-    "L2 decay": (optim.Adam, dict(lr=0.01, weight_decay=0.1), dict(weight_decay=0.1)),
-    "amsgrad": (optim.Adam, dict(lr=0.01, betas=(0.9, 0.8), amsgrad=True),
-                dict(betas=(0.9, 0.8), amsgrad=True)),
-    "maximize": (optim.Adam, dict(lr=0.01, maximize=True), dict(maximize=True)),
-    "amsgrad, decay, maximize": (optim.Adam, dict(lr=0.02, betas=(0.8, 0.7), amsgrad=True,
-                                                  weight_decay=0.2, maximize=True),
-                                 dict(betas=(0.8, 0.7), amsgrad=True, weight_decay=0.2,
-                                      maximize=True)),
-    "AdamW default decay": (optim.AdamW, dict(lr=0.01), dict(weight_decay=0.01, decoupled=True)),
-    "AdamW amsgrad": (optim.AdamW, dict(lr=0.02, betas=(0.9, 0.9), weight_decay=0.3, amsgrad=True),
-                      dict(betas=(0.9, 0.9), weight_decay=0.3, decoupled=True, amsgrad=True)),
-    "AdamW maximize": (optim.AdamW, dict(lr=0.02, weight_decay=0.3, maximize=True),
-                       dict(weight_decay=0.3, decoupled=True, maximize=True)),
-    "Adam decoupled flag": (optim.Adam, dict(lr=0.02, weight_decay=0.3,
-                                             decoupled_weight_decay=True),
-                            dict(weight_decay=0.3, decoupled=True)),
-}
 
 
 class TestUpdateRules:
