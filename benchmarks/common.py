@@ -1,4 +1,8 @@
-"""Shared helpers for the benchmark scripts: timing, machine description, torch lookup."""
+"""Shared helpers for the benchmark scripts: threads, timing, machine description, torch lookup.
+
+This module imports nothing heavy, so a script can call ``pin_threads`` from
+it before numpy and Numba load.
+"""
 from __future__ import annotations
 
 import datetime
@@ -6,6 +10,16 @@ import os
 import platform
 import timeit
 from typing import Any, Callable
+
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+
+def pin_threads(threads: int) -> None:
+    """Give BLAS, OpenMP and Numba ``threads`` threads; only works before they load."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
 
 
 def compare(candidates: dict[str, Callable[[], Any]], rounds: int = 7,

@@ -22,12 +22,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[variable] = str(args.threads)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import pin_threads
 
+    # Thread counts must be fixed before numpy (BLAS) and Numba start their pools.
+    pin_threads(args.threads)
     import numpy as np
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from common import compare, import_torch, machine_description, print_timings
 
     from tinytorch.kernels.conv2d import (

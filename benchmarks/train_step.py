@@ -116,13 +116,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", default="mlp,cnn,lenet")
     args = parser.parse_args()
-    # Thread counts must be fixed before numpy (BLAS) and Numba start their pools.
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[variable] = str(args.threads)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import pin_threads
 
+    # Thread counts must be fixed before numpy (BLAS) and Numba start their pools.
+    pin_threads(args.threads)
     import numpy as np
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from common import compare, import_torch, machine_description, print_timings
 
     import tinytorch
