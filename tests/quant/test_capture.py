@@ -76,6 +76,23 @@ def test_sequential_with_batch_norm_dropout_and_identity():
     assert model.training, "capture must restore the model's training mode"
 
 
+def test_a_skip_connection_from_the_model_input():
+    class SkipFromInput(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x):
+            return F.relu(x + self.conv(x))
+
+    model = SkipFromInput()
+    x = np.random.default_rng(3).normal(size=(2, 2, 5, 5)).astype(np.float32)
+    layers = capture(model, x)
+    assert [(layer.kind, layer.inputs, layer.activation) for layer in layers] == [
+        ("conv2d", [-1], None), ("add", [-1, 0], "relu")]
+    float_outputs_agree(model, x)
+
+
 def test_unsupported_layer_is_named_with_its_type():
     model = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid())
     with pytest.raises(UnsupportedLayerError, match=r"'1' of type Sigmoid"):

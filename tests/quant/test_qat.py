@@ -1,6 +1,5 @@
 """Quantization-aware training: the fake quantizer, its straight-through gradient, and what it buys."""
 import numpy as np
-import pytest
 
 import tinytorch
 from tinytorch import nn, optim

@@ -91,7 +91,7 @@ def capture(model: nn.Module, example_input: Any) -> list[Layer]:
         raw = _trace(model, Tensor(example[:1], requires_grad=True))
     finally:
         model.train(was_training)
-    return _fuse(raw)
+    return _fuse(raw, tuple(example.shape[1:]))
 
 
 # ---- step 1-3: trace ----------------------------------------------------------------
@@ -132,7 +132,7 @@ def _trace(model: nn.Module, x: Tensor) -> list[_Raw]:
     counters: dict[str, int] = {}
 
     def visit(tensor: Tensor) -> int:
-        # Iterative in spirit only where it matters: models here are tens of layers deep.
+        # Recursive: models here are tens of layers deep, far below Python's recursion limit.
         key = id(tensor)
         if key in index_of:
             return index_of[key]
@@ -186,7 +186,7 @@ def _module_kind(name: str, module: nn.Module) -> str:
 
 
 # ---- fold and fuse ----------------------------------------------------------------------
-def _fuse(raw: list[_Raw]) -> list[Layer]:
+def _fuse(raw: list[_Raw], input_shape: tuple[int, ...]) -> list[Layer]:
     consumers = [0] * len(raw)
     for r in raw:
         for i in r.inputs:
@@ -216,16 +216,17 @@ def _fuse(raw: list[_Raw]) -> list[Layer]:
             producer.activation = r.kind
             new_index[position] = inputs[0]
         else:
-            layers.append(_layer_from(r, inputs, layers))
+            layers.append(_layer_from(r, inputs, layers, input_shape))
             new_index[position] = len(layers) - 1
     return layers
 
 
-def _input_shape(inputs: list[int], layers: list[Layer], shape: tuple[int, ...]) -> tuple:
-    return layers[inputs[0]].shape if inputs[0] != INPUT else shape
+def _layer_from(r: _Raw, inputs: list[int], layers: list[Layer],
+                input_shape: tuple[int, ...]) -> Layer:
+    def shape_of(index: int) -> tuple[int, ...]:
+        """The float shape of one sample of an input: the model's or an earlier layer's."""
+        return input_shape if index == INPUT else layers[index].shape
 
-
-def _layer_from(r: _Raw, inputs: list[int], layers: list[Layer]) -> Layer:
     m = r.module
     layer = Layer(r.kind, _readable_name(r.kind, r.name), inputs, r.shape)
     if r.kind == "conv2d":
@@ -257,14 +258,14 @@ def _layer_from(r: _Raw, inputs: list[int], layers: list[Layer]) -> Layer:
                 f"quantization: AdaptiveAvgPool2d {r.name!r} must have output size 1 "
                 f"(global average pooling), got output shape {list(r.shape)}")
     elif r.kind == "reshape":
-        source = _input_shape(inputs, layers, None)
+        source = shape_of(inputs[0])
         if len(r.shape) != 1:
             raise UnsupportedLayerError(
                 f"quantization: reshape {r.name!r} from {list(source)} to {list(r.shape)} is "
                 f"not supported; only flattening each sample to a vector is")
     elif r.kind == "add":
-        shapes = [_input_shape([i], layers, None) for i in inputs]
-        if shapes[0] != shapes[1] or None in shapes:
+        shapes = [shape_of(i) for i in inputs]
+        if shapes[0] != shapes[1]:
             raise UnsupportedLayerError(
                 f"quantization: add {r.name!r} needs two activations of one shape, got "
                 f"{shapes}")
@@ -274,8 +275,8 @@ def _layer_from(r: _Raw, inputs: list[int], layers: list[Layer]) -> Layer:
 def _fold_batch_norm(conv: Layer, bn: nn.BatchNorm2d) -> None:
     """Absorb an eval-mode BatchNorm2d into the convolution before it (see the essay)."""
     if bn.running_mean is None:
-        raise UnsupportedLayerError(f"quantization: cannot fold BatchNorm2d without running "
-                                    f"statistics (track_running_stats=False)")
+        raise UnsupportedLayerError("quantization: cannot fold BatchNorm2d without running "
+                                    "statistics (track_running_stats=False)")
     mean = bn.running_mean.data.astype(np.float64)
     var = bn.running_var.data.astype(np.float64)
     gamma = bn.weight.data.astype(np.float64) if bn.weight is not None else np.ones_like(mean)

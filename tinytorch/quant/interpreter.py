@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytorch import kernels  # noqa: F401  (sets up the kernels' process-wide settings)
 from tinytorch.kernels import int8
 from tinytorch.quant.graph import GraphError, Int8Graph, Op
 
