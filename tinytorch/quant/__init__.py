@@ -19,7 +19,7 @@ Read the files in this order:
 from tinytorch.quant.capture import UnsupportedLayerError, capture
 from tinytorch.quant.convert import convert
 from tinytorch.quant.fake_quant import FakeQuantize
-from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo, load_graph, save_graph
+from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo
 from tinytorch.quant.interpreter import Int8Interpreter, dequantize, quantize
 from tinytorch.quant.observers import (HistogramObserver, MinMaxObserver,
                                        MovingAverageMinMaxObserver)
@@ -27,5 +27,5 @@ from tinytorch.quant.prepare import PreparedModel, calibrate, prepare, prepare_q
 
 __all__ = ["FakeQuantize", "GraphError", "HistogramObserver", "Int8Graph", "Int8Interpreter",
            "MinMaxObserver", "MovingAverageMinMaxObserver", "Op", "PreparedModel", "TensorInfo",
-           "UnsupportedLayerError", "calibrate", "capture", "convert", "dequantize", "load_graph",
-           "prepare", "prepare_qat", "quantize", "save_graph"]
+           "UnsupportedLayerError", "calibrate", "capture", "convert", "dequantize", "prepare",
+           "prepare_qat", "quantize"]

@@ -114,12 +114,6 @@ class Int8Graph:
         except KeyError:
             raise GraphError(f"int8 graph {self.name!r}: no tensor named {name!r}") from None
 
-    @property
-    def activations(self) -> list[TensorInfo]:
-        """Every non-constant tensor, graph input first, then in the order ops write them."""
-        names = [self.input] + [name for op in self.ops for name in op.outputs]
-        return [self.tensors[name] for name in names]
-
     def __repr__(self) -> str:
         ops = ", ".join(f"{op.type}:{op.name}" for op in self.ops)
         return f"Int8Graph({self.name!r}, rounding={self.rounding!r}, ops=[{ops}])"
@@ -250,14 +244,6 @@ def _readable_json(document: dict[str, Any]) -> str:
     # JSON strings cannot hold a raw newline, so newlines inside a flat list are layout.
     return re.sub(r"\[\s*\n([^\[\]{}]*?)\n\s*\]",
                   lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1).strip()) + "]", text)
-
-
-def save_graph(graph: Int8Graph, path: str | os.PathLike[str]) -> None:
-    graph.save(path)
-
-
-def load_graph(path: str | os.PathLike[str]) -> Int8Graph:
-    return Int8Graph.load(path)
 
 
 # ---- the rules, one function per kind of thing ----------------------------------------
