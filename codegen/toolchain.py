@@ -11,14 +11,31 @@ M4, M7) a cross compiler makes a bare-metal ELF: our start-up code
 
 Which cross compiler
 --------------------
-``arm-none-eabi-gcc`` when it is on PATH (Arm's own toolchain, the usual
-choice in industry), otherwise Zig's bundled clang from the pip package
-``ziglang`` (``python -m ziglang cc``), which needs nothing but pip.  Its
-quirks: ``-g`` or the ELF has no symbol table; the FPU must be named in
-``-mcpu`` (``+vfp4d16sp``) or it emits soft-float calls; no ``-nostdlib``,
-which would drop the 64-bit multiply helpers an M0+ needs; an explicit entry
-point; and a cache directory of its own (the first link builds its runtime
-library, about 12 s, later ones take a fraction of a second).
+Two, both first-class, chosen by ``toolchain="zig"`` or ``"gcc"`` (the
+``--toolchain`` option of the commands), else by the environment variable
+``TINYTORCH_TOOLCHAIN``, else Zig:
+
+* ``zig``: Zig's bundled clang from the pip package ``ziglang``
+  (``python -m ziglang cc``), which needs nothing but pip, hence the
+  default.  Its quirks: ``-g`` or the ELF has no symbol table; the FPU must
+  be named in ``-mcpu`` (``+vfp4d16sp``) or it emits soft-float calls; no
+  ``-nostdlib``, which would drop the 64-bit multiply helpers an M0+ needs;
+  an explicit entry point; and a cache directory of its own (the first link
+  builds its runtime library, about 12 s, later ones take a fraction of a
+  second).
+* ``gcc``: ``arm-none-eabi-gcc``, Arm's GNU toolchain, the one most embedded
+  projects build with (Debian: ``apt-get install gcc-arm-none-eabi``).  No
+  start-up files (ours are in ``c/``).  GCC may call ``memset`` and
+  ``memcpy`` for code that never names them (zeroing a local array, a copy
+  loop): GCC's manual requires even a freestanding environment to provide
+  them.  So the firmware links the C library that comes with the compiler
+  (newlib), of which the linker pulls in only those, plus ``libgcc`` for
+  the M0+'s 64-bit helpers; and ``-fno-tree-loop-distribute-patterns``
+  keeps the kernels' own short loops as loops instead of library calls.
+
+A choice is never made silently for the user: an ``arm-none-eabi-gcc`` on
+PATH does not change the default, so the same command builds the same ELF
+on every machine until the user asks for the other compiler.
 
 Flags
 -----
@@ -46,6 +63,8 @@ LINKER_SCRIPT = KERNEL_DIR / "cortex_m.ld"
 STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SECTION_FLAGS = ["-ffunction-sections", "-fdata-sections"]
 OPTIMIZATIONS = ("-Os", "-O2")
+TOOLCHAINS = ("zig", "gcc")
+TOOLCHAIN_VARIABLE = "TINYTORCH_TOOLCHAIN"
 
 
 class ToolchainError(RuntimeError):
@@ -128,17 +147,31 @@ def build_host_executable(sources: list[Path], output: Path, include_dirs: list[
 
 # --- Cortex-M -------------------------------------------------------------
 
-def cross_compiler() -> tuple[list[str], str]:
-    """The cross compiler's command and its kind ("gcc" or "zig")."""
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc:
+def chosen_toolchain(toolchain: str | None = None) -> str:
+    """``toolchain`` if given, else $TINYTORCH_TOOLCHAIN, else "zig"; checked."""
+    choice = toolchain or os.environ.get(TOOLCHAIN_VARIABLE) or "zig"
+    if choice not in TOOLCHAINS:
+        source = "toolchain" if toolchain else f"${TOOLCHAIN_VARIABLE}"
+        raise ToolchainError(f"{source} must be one of {', '.join(TOOLCHAINS)}, got {choice!r}")
+    return choice
+
+
+def cross_compiler(toolchain: str | None = None) -> tuple[list[str], str]:
+    """The cross compiler's command and its kind ("zig" or "gcc"); see the module essay."""
+    kind = chosen_toolchain(toolchain)
+    if kind == "gcc":
+        gcc = shutil.which("arm-none-eabi-gcc")
+        if not gcc:
+            raise ToolchainError(
+                "toolchain gcc: arm-none-eabi-gcc is not on PATH; install it (Debian/Ubuntu: "
+                "apt-get install gcc-arm-none-eabi) or choose the toolchain zig")
         return [gcc], "gcc"
     try:
         import ziglang  # noqa: F401  (only to learn whether it is installed)
     except ImportError:
         raise ToolchainError(
-            "no Cortex-M compiler: pip install ziglang (or pip install -e \".[mcu]\"), "
-            "or put arm-none-eabi-gcc on PATH") from None
+            "toolchain zig: the ziglang package is not installed; pip install ziglang "
+            "(or pip install -e \".[mcu]\"), or choose the toolchain gcc") from None
     return [sys.executable, "-m", "ziglang", "cc"], "zig"
 
 
@@ -152,17 +185,19 @@ def _zig_environment() -> dict:
 
 def build_firmware(sources: list[Path], output: Path, target: str, include_dirs: list[Path] = (),
                    optimization: str = "-Os", keep_symbols: list[str] = (),
-                   stack_size: int = 2048, extra_flags: list[str] = ()) -> Path:
+                   stack_size: int = 2048, extra_flags: list[str] = (),
+                   toolchain: str | None = None) -> Path:
     """A bare-metal ELF for ``target``: ``sources`` + start-up code + our linker script.
 
     ``keep_symbols`` (e.g. the model's invoke function) survive section garbage
-    collection although nothing in the firmware calls them.
+    collection although nothing in the firmware calls them.  ``toolchain``:
+    "zig" or "gcc" (default: see ``chosen_toolchain``).
     """
     if target not in TARGETS:
         raise ToolchainError(f"unknown target {target!r}; choose one of {', '.join(TARGET_NAMES)}")
     if optimization not in OPTIMIZATIONS:
         raise ToolchainError(f"optimization must be one of {OPTIMIZATIONS}, got {optimization!r}")
-    compiler, kind = cross_compiler()
+    compiler, kind = cross_compiler(toolchain)
     spec = TARGETS[target]
     # Not every linker takes --defsym, so the stack size goes into a copy of the script.
     linker_script = output.with_suffix(".ld")
@@ -174,8 +209,9 @@ def build_firmware(sources: list[Path], output: Path, target: str, include_dirs:
         flags = [*spec.zig_flags, "-g"]
         env = _zig_environment()
     else:
-        flags = [*spec.gcc_flags, "-g", "-nostdlib", "-nostartfiles"]
-        link.append("-lgcc")  # 64-bit multiply and shift helpers (M0+)
+        flags = [*spec.gcc_flags, "-g", "-nostartfiles", "-nodefaultlibs",
+                 "-fno-tree-loop-distribute-patterns"]
+        link += ["-lc", "-lgcc"]  # memset / memcpy; 64-bit helpers (M0+): see the essay
         env = None
     command = [*compiler, *flags, *STRICT_C, optimization, *SECTION_FLAGS, *extra_flags,
                *[f"-I{d}" for d in (KERNEL_DIR, *include_dirs)],

@@ -31,6 +31,8 @@
 
 #if TT_USE_DSP
 #include <arm_acle.h>
+
+#include "dsp_words.h"
 #endif
 
 /* The valid window rows (or columns) [*first, *last) for an output position. */
@@ -56,23 +58,16 @@ static int8_t requantize_channel(int32_t acc, const int32_t *bias, int32_t o,
 }
 
 #if TT_USE_DSP
-/* Four bytes as one little-endian word: a single LDR once compiled. */
-static uint32_t load_word(const int8_t *bytes) {
-    const uint8_t *b = (const uint8_t *)bytes;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16)
-           | ((uint32_t)b[3] << 24);
-}
-
 /* One window position for four channels [o, o + 4): acc[i] += f[i] * (x[i] -
  * zero point).  `x_pointer` and `f_pointer` point at channel o. */
 TT_INLINE void one_tap(const int8_t *x_pointer, const int8_t *f_pointer,
                        int16x2_t minus_zero_point, int32_t acc[4]) {
-    const uint32_t x = load_word(x_pointer);
-    const uint32_t f = load_word(f_pointer);
+    const uint32_t x = tt_load_word(x_pointer);
+    const uint32_t f = tt_load_word(f_pointer);
     /* SXTAB16 widens and adds in one instruction: x - zero point. */
     const int16x2_t x_even = __sxtab16(minus_zero_point, x);
-    const int16x2_t x_odd = __sxtab16(minus_zero_point, __ror(x, 8));
-    const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(__ror(f, 8));
+    const int16x2_t x_odd = __sxtab16(minus_zero_point, tt_rotate_right_8(x));
+    const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(tt_rotate_right_8(f));
     acc[0] = __smlabb(f_even, x_even, acc[0]);
     acc[2] = __smlatt(f_even, x_even, acc[2]);
     acc[1] = __smlabb(f_odd, x_odd, acc[1]);

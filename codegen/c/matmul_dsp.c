@@ -28,35 +28,19 @@
 #if TT_USE_DSP
 #include <arm_acle.h>
 
+#include "dsp_words.h"
 #include "requantize.h"
-
-/* Four bytes as one little-endian word.  Compilers turn this into a single
- * LDR (the M4 and M7 load unaligned words), with no library call and no
- * pointer cast that would break C's aliasing rules. */
-static uint32_t load_word(const int8_t *bytes) {
-    const uint8_t *b = (const uint8_t *)bytes;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-}
-
-static int16x2_t load_pair(const int16_t *halves) {
-    return (int16x2_t)((uint32_t)(uint16_t)halves[0] | ((uint32_t)(uint16_t)halves[1] << 16));
-}
-
-static void store_pair(int16_t *halves, int16x2_t pair) {
-    halves[0] = (int16_t)(pair & 0xFFFF);
-    halves[1] = (int16_t)((uint32_t)pair >> 16);
-}
 
 void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,
                                   int16_t *expanded) {
     const int16x2_t minus_zero_point = (int16x2_t)((uint32_t)(uint16_t)(-zero_point) * 0x10001u);
     int32_t i = 0;
     for (; i + 4 <= count; i += 4) {
-        const uint32_t word = load_word(values + i);
+        const uint32_t word = tt_load_word(values + i);
         const int16x2_t even = __sadd16(__sxtb16(word), minus_zero_point);
-        const int16x2_t odd = __sadd16(__sxtb16(__ror(word, 8)), minus_zero_point);
-        store_pair(expanded + i, even);
-        store_pair(expanded + i + 2, odd);
+        const int16x2_t odd = __sadd16(__sxtb16(tt_rotate_right_8(word)), minus_zero_point);
+        tt_store_pair(expanded + i, even);
+        tt_store_pair(expanded + i + 2, odd);
     }
     for (; i < count; ++i) {
         expanded[i] = (int16_t)(values[i] - zero_point);
@@ -89,21 +73,21 @@ TT_NOINLINE static void two_rows_two_columns(const int8_t *row0, const int8_t *r
     /* Pointers that step, and a count that runs down: fewer live values than
      * indices, so all four accumulators stay in registers. */
     while (groups-- > 0) {
-        const uint32_t w0 = load_word(w0_pointer);
-        const uint32_t w1 = load_word(w1_pointer);
-        int16x2_t x0 = load_pair(x0_pointer), x1 = load_pair(x1_pointer);
+        const uint32_t w0 = tt_load_word(w0_pointer);
+        const uint32_t w1 = tt_load_word(w1_pointer);
+        int16x2_t x0 = tt_load_pair(x0_pointer), x1 = tt_load_pair(x1_pointer);
         int16x2_t w_even = __sxtb16(w0);
         acc00 = __smlad(w_even, x0, acc00);
         acc01 = __smlad(w_even, x1, acc01);
         w_even = __sxtb16(w1);
         acc10 = __smlad(w_even, x0, acc10);
         acc11 = __smlad(w_even, x1, acc11);
-        x0 = load_pair(x0_pointer + 2);
-        x1 = load_pair(x1_pointer + 2);
-        w_even = __sxtb16(__ror(w0, 8));
+        x0 = tt_load_pair(x0_pointer + 2);
+        x1 = tt_load_pair(x1_pointer + 2);
+        w_even = __sxtb16(tt_rotate_right_8(w0));
         acc00 = __smlad(w_even, x0, acc00);
         acc01 = __smlad(w_even, x1, acc01);
-        w_even = __sxtb16(__ror(w1, 8));
+        w_even = __sxtb16(tt_rotate_right_8(w1));
         acc10 = __smlad(w_even, x0, acc10);
         acc11 = __smlad(w_even, x1, acc11);
         w0_pointer += 4;
@@ -123,13 +107,13 @@ TT_NOINLINE static void two_rows_one_column(const int8_t *row0, const int8_t *ro
     const int32_t depth_in_fours = depth & ~3;
     int32_t acc0 = acc[0], acc1 = acc[2], k;
     for (k = 0; k < depth_in_fours; k += 4) {
-        const uint32_t w0 = load_word(row0 + k);
-        const uint32_t w1 = load_word(row1 + k);
-        const int16x2_t x_even = load_pair(column + k), x_odd = load_pair(column + k + 2);
+        const uint32_t w0 = tt_load_word(row0 + k);
+        const uint32_t w1 = tt_load_word(row1 + k);
+        const int16x2_t x_even = tt_load_pair(column + k), x_odd = tt_load_pair(column + k + 2);
         acc0 = __smlad(__sxtb16(w0), x_even, acc0);
-        acc0 = __smlad(__sxtb16(__ror(w0, 8)), x_odd, acc0);
+        acc0 = __smlad(__sxtb16(tt_rotate_right_8(w0)), x_odd, acc0);
         acc1 = __smlad(__sxtb16(w1), x_even, acc1);
-        acc1 = __smlad(__sxtb16(__ror(w1, 8)), x_odd, acc1);
+        acc1 = __smlad(__sxtb16(tt_rotate_right_8(w1)), x_odd, acc1);
     }
     acc[0] = tail(row0, column, k, depth, acc0);
     acc[2] = tail(row1, column, k, depth, acc1);

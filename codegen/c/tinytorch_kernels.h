@@ -19,6 +19,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The DSP path is compiled where the core has the DSP extension, unless the
  * build asks for the reference C everywhere (-DTT_REFERENCE_KERNELS), e.g. to
  * measure what the DSP path gains on the same core. */
@@ -117,6 +121,10 @@ void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
                    const int16_t *column0, const int16_t *column1, const int32_t *bias,
                    const int32_t *multiplier, const int32_t *shift,
                    const tt_quantization *quantization, int8_t *output0, int8_t *output1);
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif

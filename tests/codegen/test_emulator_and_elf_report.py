@@ -105,9 +105,27 @@ def test_missing_cross_compiler_and_emulator_fail_loudly(monkeypatch, firmware):
     monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
     monkeypatch.setitem(sys.modules, "ziglang", None)  # as if not installed
     with pytest.raises(toolchain.ToolchainError, match="pip install ziglang"):
-        toolchain.cross_compiler()
+        toolchain.cross_compiler("zig")
+    with pytest.raises(toolchain.ToolchainError, match="apt-get install gcc-arm-none-eabi"):
+        toolchain.cross_compiler("gcc")
     with pytest.raises(toolchain.ToolchainError, match="no host C compiler"):
         toolchain.host_compiler()
     monkeypatch.setitem(sys.modules, "unicorn", None)
     with pytest.raises(EmulationError, match="pip install unicorn"):
         CortexM(firmware, "cortex-m4")
+
+
+def test_the_toolchain_is_chosen_by_argument_then_environment_then_zig(monkeypatch):
+    monkeypatch.delenv("TINYTORCH_TOOLCHAIN", raising=False)
+    # An arm-none-eabi-gcc on PATH does not change the default.
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert toolchain.cross_compiler()[1] == "zig"
+    monkeypatch.setenv("TINYTORCH_TOOLCHAIN", "gcc")
+    assert toolchain.cross_compiler() == (["/usr/bin/arm-none-eabi-gcc"], "gcc")
+    assert toolchain.cross_compiler("zig")[1] == "zig"
+    monkeypatch.setenv("TINYTORCH_TOOLCHAIN", "clang")
+    with pytest.raises(toolchain.ToolchainError, match=r"\$TINYTORCH_TOOLCHAIN must be one of "
+                                                       r"zig, gcc, got 'clang'"):
+        toolchain.cross_compiler()
+    with pytest.raises(toolchain.ToolchainError, match="toolchain must be one of"):
+        toolchain.cross_compiler("armcc")

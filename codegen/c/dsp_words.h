@@ -1,0 +1,51 @@
+/* Words for the DSP path: four int8 or two int16 values in one 32-bit register.
+ *
+ * The DSP extension's SIMD instructions (SXTB16, SMLAD, ...) work on a
+ * register holding four bytes or two halfwords, so the DSP kernels load
+ * their operands a word at a time.  These helpers do it in portable C: the
+ * bytes are assembled with shifts (no pointer cast that would break C's
+ * aliasing rules, no library call), and GCC and clang both turn each helper
+ * into one instruction (LDR, or ROR).
+ *
+ * Alignment.  The words start wherever the data does: a row of weights or a
+ * pixel's channels need not begin at a multiple of four.  The Cortex-M4 and
+ * M7 load such unaligned words in one LDR, as long as the firmware leaves
+ * CCR.UNALIGN_TRP clear, its reset value.  Firmware that sets it (to catch
+ * unaligned accesses as a UsageFault) must compile the kernels with
+ * -mno-unaligned-access (GCC and clang): the compiler then assembles each
+ * word from single-byte loads, which gives the same bytes in more
+ * instructions (docs/codegen.md measures it).
+ *
+ * Why not __ror from <arm_acle.h>: GCC's arm_acle.h does not declare it; the
+ * C rotation below compiles to the same single ROR under both compilers.
+ */
+#ifndef TINYTORCH_DSP_WORDS_H
+#define TINYTORCH_DSP_WORDS_H
+
+#include <stdint.h>
+
+#include "requantize.h"
+
+/* Four bytes as one little-endian word. */
+TT_INLINE uint32_t tt_load_word(const int8_t *bytes) {
+    const uint8_t *b = (const uint8_t *)bytes;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16)
+           | ((uint32_t)b[3] << 24);
+}
+
+/* Two int16 values as one word, the first in the low half. */
+TT_INLINE uint32_t tt_load_pair(const int16_t *halves) {
+    return (uint32_t)(uint16_t)halves[0] | ((uint32_t)(uint16_t)halves[1] << 16);
+}
+
+TT_INLINE void tt_store_pair(int16_t *halves, uint32_t pair) {
+    halves[0] = (int16_t)(pair & 0xFFFF);
+    halves[1] = (int16_t)(pair >> 16);
+}
+
+/* The word rotated right by 8 bits: bytes 1 and 3 move to where SXTB16 reads. */
+TT_INLINE uint32_t tt_rotate_right_8(uint32_t word) {
+    return (word >> 8) | (word << 24);
+}
+
+#endif
