@@ -7,13 +7,17 @@ its command line:
 
     graph (.json + .npz) -> C (emitter) -> build for the target (toolchain)
         -> flash / RAM report and budget check (elf_report)
-        -> write the C into the output directory
         -> optionally: run it on the emulated core and compare with the interpreter
+        -> write the C into the output directory
 
-Budgets (``flash`` / ``ram`` in bytes) are checked on the built image
-*before* anything is written, so a model that does not fit leaves the output
-directory untouched and the error says how much it needs against how much
-there is.
+Everything that can fail is done first, in a scratch directory: the
+arguments are checked, the graph is loaded and validated, the C is built,
+the budgets (``flash`` / ``ram`` in bytes) are checked on the built image and
+the emulated run is made.  Only then is the output directory written, and
+only if it is empty or was written by TinyTorch before (``output_directory``
+explains the manifest).  A model that does not fit, an argument out of range
+or a directory holding the user's own files leaves the output untouched, and
+the error says why.
 
 Running a model
 ---------------
@@ -33,23 +37,26 @@ import numpy as np
 
 from . import toolchain
 from .elf_report import ElfReport, check_budget, read_elf_report
-from .emitter import GeneratedModel, copy_runtime, generate_model, write_model
+from .emitter import GeneratedModel, generate_model, model_files, write_model
 from .emulator import CortexM
+from .output_directory import check_writable, write_files
 
 
 def model_sources(generated: GeneratedModel, directory: Path) -> list[Path]:
     """The .c files of a model written into ``directory`` (model first, then kernels)."""
     directory = Path(directory)
-    return [directory / f"{generated.name}.c"] + [
-        directory / name for name in generated.kernel_files if name.endswith(".c")]
+    return [directory / relative for relative in model_files(generated)
+            if relative.endswith(".c")]
 
 
 def build_model(generated: GeneratedModel, directory: Path, target: str,
-                optimization: str = "-Os", extra_flags: list[str] = ()) -> Path:
+                optimization: str = "-Os", extra_flags: list[str] = (),
+                toolchain_name: str | None = None) -> Path:
     """Write the model into ``directory`` and build it: a .so for "host", an .elf otherwise.
 
     ``extra_flags`` go to the compiler, e.g. ``["-DTT_REFERENCE_KERNELS"]`` to
-    build the reference C on a core that has the DSP extension.
+    build the reference C on a core that has the DSP extension;
+    ``toolchain_name`` picks the cross compiler ("zig" or "gcc", see toolchain).
     """
     write_model(generated, directory)
     sources = model_sources(generated, directory)
@@ -60,7 +67,7 @@ def build_model(generated: GeneratedModel, directory: Path, target: str,
     return toolchain.build_firmware(sources, directory / f"{generated.name}-{target}-{suffix}.elf",
                                     target, [directory], optimization,
                                     keep_symbols=[f"{generated.name}_invoke"],
-                                    extra_flags=extra_flags)
+                                    extra_flags=extra_flags, toolchain=toolchain_name)
 
 
 def _check_inputs(name: str, inputs: np.ndarray, input_size: int) -> np.ndarray:
@@ -93,10 +100,15 @@ class HostModel:
 
 
 class CoreModel:
-    """A firmware build of a generated model on an emulated Cortex-M core."""
+    """A firmware build of a generated model on an emulated Cortex-M core.
 
-    def __init__(self, elf: Path, target: str, generated: GeneratedModel, graph):
-        self.core = CortexM(elf, target)
+    ``trap_unaligned=True`` runs it as if the firmware set CCR.UNALIGN_TRP: an
+    unaligned halfword or word access raises ``EmulationError`` (see emulator).
+    """
+
+    def __init__(self, elf: Path, target: str, generated: GeneratedModel, graph,
+                 trap_unaligned: bool = False):
+        self.core = CortexM(elf, target, trap_unaligned=trap_unaligned)
         self.name = generated.name
         self.input_size = graph.tensor(graph.input).size
         self.output_shape = graph.tensor(graph.output).shape[1:]
@@ -145,32 +157,50 @@ class DeployResult:
 
 
 def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int | None = None,
-           ram: int | None = None, emulate_samples: int = 0, seed: int = 0) -> DeployResult:
-    """Generate, build, check the budget, write ``out``; optionally emulate and compare.
+           ram: int | None = None, emulate_samples: int = 0, seed: int = 0,
+           toolchain_name: str | None = None) -> DeployResult:
+    """Check, generate, build, check the budget, optionally emulate, then write ``out``.
 
     ``graph`` is an ``Int8Graph`` or the path of a saved one.  With
     ``emulate_samples > 0`` that many random int8 inputs run on the target
     (the emulated core, or the host build) and on ``Int8Interpreter``.
+    ``out`` must be empty, new, or written by TinyTorch before
+    (``output_directory``); nothing is written unless every step succeeded.
     """
     from tinytorch.quant import Int8Graph, Int8Interpreter
 
-    if not isinstance(graph, Int8Graph):
-        graph = Int8Graph.load(graph)
     if target not in toolchain.TARGET_NAMES:
         raise toolchain.ToolchainError(f"unknown target {target!r}; choose one of "
                                        f"{', '.join(toolchain.TARGET_NAMES)}")
+    if optimization not in toolchain.OPTIMIZATIONS:
+        raise ValueError(f"deploy: optimization must be one of {toolchain.OPTIMIZATIONS}, "
+                         f"got {optimization!r}")
+    if isinstance(emulate_samples, bool) or not isinstance(emulate_samples, int) \
+            or emulate_samples < 0:
+        raise ValueError(f"deploy: the number of samples to emulate must be an int >= 0, "
+                         f"got {emulate_samples!r}")
+    for what, budget in (("flash", flash), ("RAM", ram)):
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int)
+                                   or budget <= 0):
+            raise ValueError(f"deploy: the {what} budget must be a positive number of bytes, "
+                             f"got {budget!r}")
+    if target == "host" and (flash is not None or ram is not None):
+        raise ValueError("deploy: flash / RAM budgets apply to a Cortex-M target, not the host")
+    if target != "host":
+        toolchain.cross_compiler(toolchain_name)  # the chosen compiler exists, before any work
+    if not isinstance(graph, Int8Graph):
+        graph = Int8Graph.load(graph)
     generated = generate_model(graph)
+    files = model_files(generated, runtime=target != "host")
+    check_writable(Path(out), files)  # again when writing; here to fail before the slow part
     with tempfile.TemporaryDirectory(prefix="tinytorch-deploy-") as scratch:
-        built = build_model(generated, Path(scratch), target, optimization)
+        built = build_model(generated, Path(scratch), target, optimization,
+                            toolchain_name=toolchain_name)
         report = None
         if target != "host":
             report = read_elf_report(built, weight_prefix=f"{generated.name}_")
             check_budget(report, flash, ram, what=f"model {generated.name} on {target}")
-        elif flash is not None or ram is not None:
-            raise ValueError("flash / RAM budgets apply to a Cortex-M target, not the host")
-        out = Path(out)
-        files = write_model(generated, out) + copy_runtime(out)
-        result = DeployResult(generated, target, files, report)
+        result = DeployResult(generated, target, [], report)
         if emulate_samples:
             info = graph.tensor(graph.input)
             rng = np.random.default_rng(seed)
@@ -183,4 +213,5 @@ def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int 
                 outputs = model(inputs)
                 result.instructions = max(model.instructions)
             result.bit_exact = bool(np.array_equal(outputs, Int8Interpreter(graph).invoke(inputs)))
+    result.files = write_files(Path(out), files)
     return result

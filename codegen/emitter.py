@@ -21,7 +21,30 @@ layer: each op is a comment naming the layer and its shapes, then one call.
 C identifiers come from the layer names (``features.0`` becomes
 ``features_0``) with the model's name in front, so every constant in the
 firmware's symbol table says where it came from (the ELF report counts
-``<name>_*`` constants as weights).  Depthwise weights are stored in TFLite's
+``<name>_*`` constants as weights).
+
+Names are input, and input can be hostile
+-----------------------------------------
+A graph file may come from anyone, and a name such as
+``conv1 */ system("..."); /*`` must not become C.  So no name from the graph
+ever reaches the C as text: every name, in code and in comments alike, is
+first turned into an identifier (letters, digits, underscores).  The model's
+own name is lowercased, kept out of the kernels' ``tt_`` namespace, and cut
+to 24 characters (C99 promises only 31 significant characters for external
+names; ``_invoke`` takes 7), with a short hash of the full name where it is
+cut so that two long names stay apart.
+
+Files
+-----
+A model is its two files, ``<name>.h`` and ``<name>.c``; the kernels it
+calls are shared and go into a subdirectory, ``tinytorch/``.  Two models
+written into one directory therefore share one copy of the kernels, and a
+firmware that runs both compiles every kernel once; and no model name can
+collide with a kernel's file (a model named ``conv2d`` or ``requantize``
+is just ``conv2d.c`` beside ``tinytorch/conv2d.c``).  The model's source
+includes ``"tinytorch/tinytorch_kernels.h"``, and every kernel includes its
+neighbours by their bare names, which C looks up in the including file's own
+directory first.  Depthwise weights are stored in TFLite's
 ``[kh][kw][out]`` order, which lets the DSP path load four channels at once.
 
 The C needs ``<stdint.h>`` and nothing else: no malloc, no printf, no floats.
@@ -35,6 +58,7 @@ Where it sits
 """
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 from dataclasses import dataclass
@@ -57,7 +81,11 @@ KERNEL_FILES = {
     "avg_pool2d": ["avg_pool2d.c"], "global_avg_pool2d": ["global_avg_pool2d.c"],
     "add": ["add.c"], "reshape": [],
 }
-COMMON_FILES = ["tinytorch_kernels.h", "requantize.h"]
+COMMON_FILES = ["tinytorch_kernels.h", "requantize.h", "dsp_words.h"]
+RUNTIME_FILES = ["startup.c", "cortex_m.ld"]  # for a firmware with no start-up code of its own
+KERNEL_SUBDIRECTORY = "tinytorch"
+MODEL_NAME_LIMIT = 24        # + "_invoke" = C99's 31 significant characters of an external name
+CONSTANT_PREFIX_LIMIT = 48   # + the longest suffix ("_quantization") within C99's 63 internal
 
 
 class EmitError(ValueError):
@@ -84,10 +112,21 @@ def c_identifier(name: str) -> str:
 
 
 def model_identifier(name: str) -> str:
-    identifier = c_identifier(name).lstrip("_") or "model"
-    if identifier[0].isdigit() or identifier in C_KEYWORDS or keyword.iskeyword(identifier):
+    """The model's C prefix: a lowercase identifier of at most 24 characters that is not a
+    keyword and does not start with the kernels' ``tt_`` (see the module essay)."""
+    identifier = re.sub(r"_+", "_", c_identifier(name).lower()).strip("_") or "model"
+    if (identifier[0].isdigit() or identifier in C_KEYWORDS or keyword.iskeyword(identifier)
+            or identifier == "tt" or identifier.startswith("tt_")):
         identifier = "model_" + identifier
-    return identifier
+    return _shortened(identifier, MODEL_NAME_LIMIT, name)
+
+
+def _shortened(identifier: str, limit: int, original: str) -> str:
+    """``identifier`` cut to ``limit`` characters, ending in a hash of ``original`` if cut."""
+    if len(identifier) <= limit:
+        return identifier
+    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:7]
+    return identifier[:limit - 8].rstrip("_") + "_" + digest
 
 
 @dataclass
@@ -204,18 +243,21 @@ class _Writer:
         return f"arena + {self.plan.offset_of(tensor)}"
 
     def prefix(self, op) -> str:
-        base = f"{self.model}_{c_identifier(op.name)}"
+        """The unique C name in front of ``op``'s constants, also its name in comments."""
+        base = re.sub(r"_+", "_", f"{self.model}_{c_identifier(op.name)}")
+        base = _shortened(base, CONSTANT_PREFIX_LIMIT - 3, op.name)  # room for "_99"
         name, count = base, 2
         while name in self.used_names:
             name, count = f"{base}_{count}", count + 1
         self.used_names.add(name)
         return name
 
-    def describe(self, op) -> str:
+    def describe(self, op, prefix: str) -> str:
+        """A comment for the reader: the op's C name (never its raw name), type and shapes."""
         shapes = " + ".join(str(list(self.graph.tensor(n).shape)) for n in op.inputs
                             if not self.graph.tensor(n).is_constant)
         out = list(self.graph.tensor(op.outputs[0]).shape)
-        return f"    /* {op.name}: {op.type}, {shapes} -> {out} */"
+        return f"    /* {prefix}: {op.type}, {shapes} -> {out} */"
 
     def quantization(self, prefix: str, op) -> str:
         a = op.attributes
@@ -252,7 +294,7 @@ class _Writer:
         x, out = self.pointer(op.inputs[0]), self.pointer(op.outputs[0])
         kind = "depthwise" if _is_depthwise(op, graph) else op.type
         self.kernel_files.update(KERNEL_FILES[kind])
-        lines = [self.describe(op)]
+        lines = [self.describe(op, prefix)]
         if op.type in ("conv2d", "fully_connected"):
             weight = graph.tensor(op.inputs[1])
             patch = int(np.prod(weight.shape[1:]))
@@ -338,7 +380,7 @@ def generate_model(graph, name: str | None = None) -> GeneratedModel:
                             f"        for (i = 0; i < {output_info.size}; ++i) {{\n"
                             f"            output[i] = input[i];\n        }}\n    }}")
     upper = model.upper()
-    header = f"""/* {model}: an int8 network generated by TinyTorch from the graph "{graph.name}".
+    header = f"""/* {model}: an int8 network generated by TinyTorch.
  *
  * input:  int8 {list(input_info.shape)} (NHWC), scale {input_info.scale!r},
  *         zero point {input_info.zero_point}
@@ -347,17 +389,29 @@ def generate_model(graph, name: str | None = None) -> GeneratedModel:
  * rounding: {graph.rounding}; arena {plan.arena_size} B (lower bound {plan.lower_bound} B)
  *
  * {model}_invoke runs one sample and returns 0.  Not reentrant: one static arena.
+ * Build {model}.c with the kernels in tinytorch/ (*.c), compiled once however
+ * many models the firmware holds.  On a Cortex-M4/M7 the kernels load 32-bit
+ * words at any byte address: leave CCR.UNALIGN_TRP clear, or compile them
+ * with -mno-unaligned-access (tinytorch/dsp_words.h).
  */
-#ifndef {upper}_H
-#define {upper}_H
+#ifndef TINYTORCH_MODEL_{upper}_H
+#define TINYTORCH_MODEL_{upper}_H
 
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {{
+#endif
 
 #define {upper}_INPUT_SIZE {input_info.size}
 #define {upper}_OUTPUT_SIZE {output_info.size}
 #define {upper}_ARENA_SIZE {plan.arena_size}
 
 int {model}_invoke(const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}}
+#endif
 
 #endif
 """
@@ -376,7 +430,7 @@ int {model}_invoke(const int8_t *input, int8_t *output);
     arena_pointer = (f"    int8_t *arena = (int8_t *){model}_arena_words;\n"
                      if plan.arena_size else "")
     source = (f'/* {model}: generated by TinyTorch; see {model}.h.  {plan.summary()}. */\n'
-              f'#include "{model}.h"\n#include "tinytorch_kernels.h"\n\n'
+              f'#include "{model}.h"\n#include "{KERNEL_SUBDIRECTORY}/tinytorch_kernels.h"\n\n'
               + "\n".join(writer.constants) + "\n" + arena + "\n" + scratch + "\n"
               + f"int {model}_invoke(const int8_t *input, int8_t *output) {{\n" + arena_pointer
               + "\n".join(writer.calls) + "\n    return 0;\n}\n")
@@ -385,26 +439,23 @@ int {model}_invoke(const int8_t *input, int8_t *output);
                           writer.macs)
 
 
+def model_files(generated: GeneratedModel, runtime: bool = False) -> dict[str, bytes]:
+    """Every file of the model, by its path relative to the output directory: ``<name>.h``,
+    ``<name>.c`` and ``tinytorch/<kernel>``; with ``runtime``, also the start-up code and
+    linker script, for building the directory on its own."""
+    files = {f"{generated.name}.h": generated.header.encode("utf-8"),
+             f"{generated.name}.c": generated.source.encode("utf-8")}
+    for filename in generated.kernel_files + (RUNTIME_FILES if runtime else []):
+        files[f"{KERNEL_SUBDIRECTORY}/{filename}"] = (KERNEL_DIR / filename).read_bytes()
+    return files
+
+
 def write_model(generated: GeneratedModel, directory: Path) -> list[Path]:
-    """Write ``<name>.h``, ``<name>.c`` and the kernels it needs into ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the model's files (``model_files``) into ``directory``, each atomically."""
     written = []
-    for filename, text in ((f"{generated.name}.h", generated.header),
-                           (f"{generated.name}.c", generated.source)):
-        write_atomically(str(directory / filename), text.encode("utf-8"), op="codegen")
-        written.append(directory / filename)
-    for filename in generated.kernel_files:
-        write_atomically(str(directory / filename), (KERNEL_DIR / filename).read_bytes(),
-                         op="codegen")
-        written.append(directory / filename)
-    return written
-
-
-def copy_runtime(directory: Path) -> list[Path]:
-    """The start-up code and linker script, for building the directory on its own."""
-    written = []
-    for path in (KERNEL_DIR / "startup.c", KERNEL_DIR / "cortex_m.ld"):
-        written.append(Path(directory) / path.name)
-        write_atomically(str(written[-1]), path.read_bytes(), op="codegen")
+    for relative, payload in model_files(generated).items():
+        path = Path(directory) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(str(path), payload, op="codegen")
+        written.append(path)
     return written

@@ -21,7 +21,7 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         result = demo.run_end_to_end(args.model, epochs=args.epochs, seed=args.seed,
                                      target=args.target, out=args.out, clock_mhz=args.clock_mhz,
-                                     show_progress=not args.quiet)
+                                     show_progress=not args.quiet, toolchain_name=args.toolchain)
         model = result.training.model
         print()
         print(result.summary())
@@ -48,7 +48,8 @@ def _deploy(args: argparse.Namespace) -> int:
     from tinytorch.codegen.deploy import deploy
 
     result = deploy(args.graph, args.target, args.out, optimization=f"-{args.optimization}",
-                    flash=args.flash, ram=args.ram, emulate_samples=args.emulate)
+                    flash=args.flash, ram=args.ram, emulate_samples=args.emulate,
+                    toolchain_name=args.toolchain)
     print(result.summary())
     print(f"wrote {len(result.files)} files to {args.out}")
     return 0 if result.bit_exact in (None, True) else 1
@@ -63,6 +64,23 @@ def _bytes(text: str) -> int:
         return int(text[:-1] if scale > 1 else text) * scale
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 65536, 64K, 1M)")
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
+    return value
+
+
+def _add_toolchain_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--toolchain", choices=["zig", "gcc"],
+                         help="the Cortex-M cross compiler: zig (pip's ziglang) or gcc "
+                              "(arm-none-eabi-gcc); default $TINYTORCH_TOOLCHAIN, else zig")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.add_argument("--save", metavar="CHECKPOINT",
                       help="also save the trained model here (a .npz for `tinytorch quantize`)")
+    _add_toolchain_option(demo)
     demo.set_defaults(run=_demo)
 
     quantize = commands.add_parser(
@@ -126,14 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--target", default="cortex-m4",
                         choices=["host", "cortex-m0plus", "cortex-m4", "cortex-m7"],
                         help="where the C will run (default cortex-m4)")
-    deploy.add_argument("--out", required=True, help="directory for the .c and .h files")
+    deploy.add_argument("--out", required=True,
+                        help="directory for the .c and .h files: new, empty, or written by "
+                             "tinytorch before (it never overwrites other files)")
     deploy.add_argument("--optimization", choices=["Os", "O2"], default="Os",
                         help="compiler optimization (default Os: smallest code)")
     deploy.add_argument("--flash", type=_bytes, help="flash budget, e.g. 256K; fail if exceeded")
     deploy.add_argument("--ram", type=_bytes, help="RAM budget, e.g. 64K; fail if exceeded")
-    deploy.add_argument("--emulate", type=int, default=0, metavar="N",
+    deploy.add_argument("--emulate", type=_count, default=0, metavar="N",
                         help="run N random inputs on the emulated target and compare with "
                              "the interpreter (default 0)")
+    _add_toolchain_option(deploy)
     deploy.set_defaults(run=_deploy)
 
     from tinytorch.labs.commands import add_commands  # argparse only; each command imports lazily

@@ -142,16 +142,28 @@ class EndToEndResult:
 
 def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
                    target: str = "cortex-m4", out: str | None = None, clock_mhz: float = 100.0,
-                   show_progress: bool = True) -> EndToEndResult:
-    """Train, quantize, generate C, build, run host and emulated core, compare; print as it goes."""
+                   show_progress: bool = True,
+                   toolchain_name: str | None = None) -> EndToEndResult:
+    """Train, quantize, generate C, build, run host and emulated core, compare; print as it goes.
+
+    ``out`` (optional) receives the C and both builds, once everything has run; like
+    ``tinytorch deploy --out`` it must be new, empty or written by TinyTorch before.
+    """
+    from tinytorch.codegen import toolchain
     from tinytorch.codegen.deploy import CoreModel, HostModel, build_model
     from tinytorch.codegen.elf_report import read_elf_report
-    from tinytorch.codegen.emitter import generate_model
+    from tinytorch.codegen.emitter import generate_model, model_files
+    from tinytorch.codegen.output_directory import check_writable, write_files
     from tinytorch.quant import Int8Interpreter
     from tinytorch.quant.workflow import quantize_digits_model
 
     def step(number: int, text: str) -> None:
         print(f"[{number}/5] {text}", flush=True)
+
+    # Arguments that would fail late are checked before training.
+    toolchain.cross_compiler(toolchain_name)
+    if out is not None:
+        check_writable(Path(out), {})
 
     step(1, f"training {MODELS[model_name][1]} on 8x8 digits ({epochs} epochs, seed {seed})")
     training = train_digits(model_name, epochs=epochs, seed=seed, show_progress=show_progress)
@@ -164,16 +176,15 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
 
     step(3, "generating C")
     generated = generate_model(graph)
-    scratch = None if out else tempfile.TemporaryDirectory(prefix="tinytorch-demo-")
-    directory = Path(out) if out else Path(scratch.name)
-    directory.mkdir(parents=True, exist_ok=True)
     print(f"      {generated.name}.c / {generated.name}.h, {generated.macs:,} multiply-adds "
           f"per inference; {generated.plan.summary()}")
-    try:
+    with tempfile.TemporaryDirectory(prefix="tinytorch-demo-") as scratch:
+        directory = Path(scratch)
         step(4, f"building for the host and for {target} (the first {target} build "
                 f"compiles its runtime library, about 15 s)")
-        host = HostModel(build_model(generated, directory, "host"), generated, graph)
-        elf = build_model(generated, directory, target)
+        library = build_model(generated, directory, "host")
+        host = HostModel(library, generated, graph)
+        elf = build_model(generated, directory, target, toolchain_name=toolchain_name)
         size = read_elf_report(elf, weight_prefix=f"{generated.name}_")
         core = CoreModel(elf, target, generated, graph)
 
@@ -190,9 +201,10 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
             core_outputs.append(core(chunk))
             instructions += core.instructions
         core_outputs = np.concatenate(core_outputs)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
+        if out is not None:
+            files = model_files(generated, runtime=True)
+            files.update({path.name: path.read_bytes() for path in (library, elf)})
+            write_files(Path(out), files)
 
     def exact(outputs: np.ndarray) -> int:
         return int((outputs == expected).reshape(len(expected), -1).all(axis=1).sum())

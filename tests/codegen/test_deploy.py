@@ -20,9 +20,9 @@ def saved_graph(tmp_path_factory):
 
 def test_deploy_writes_c_reports_size_and_runs_bit_exact(saved_graph, tmp_path):
     result = deploy(saved_graph, "cortex-m4", tmp_path / "out", emulate_samples=2)
-    names = {p.name for p in result.files}
-    assert {"digits_cnn.c", "digits_cnn.h", "conv2d.c", "requantize.h", "startup.c",
-            "cortex_m.ld"} <= names
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in result.files}
+    assert {"digits_cnn.c", "digits_cnn.h", "tinytorch/conv2d.c", "tinytorch/requantize.h",
+            "tinytorch/startup.c", "tinytorch/cortex_m.ld"} <= names
     assert all((tmp_path / "out" / name).exists() for name in names)
     assert result.bit_exact is True and result.instructions > result.generated.macs
     assert result.report.weights > 2000  # conv and linear weights of the digits CNN

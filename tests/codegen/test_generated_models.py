@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinytorch.codegen import toolchain
-from tinytorch.codegen.deploy import CoreModel, HostModel, build_model
+from tinytorch.codegen.deploy import CoreModel, HostModel, build_model, model_sources
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.quant import Int8Interpreter
 
@@ -70,7 +70,7 @@ def test_generated_source_is_freestanding_and_named_after_the_layers(built):
     assert generated.name == "residual_net"
     includes = {line for line in (generated.source + generated.header).splitlines()
                 if line.startswith("#include")}
-    assert includes == {'#include "residual_net.h"', '#include "tinytorch_kernels.h"',
+    assert includes == {'#include "residual_net.h"', '#include "tinytorch/tinytorch_kernels.h"',
                         "#include <stdint.h>"}
     assert "static const int8_t residual_net_block_dw_weight[72]" in generated.source
     assert "float" not in generated.source and "double" not in generated.source
@@ -121,8 +121,7 @@ def test_host_build_is_clean_under_address_and_undefined_behaviour_sanitizers(
     directory = library.parent
     harness = directory / "harness.c"
     harness.write_text(HARNESS % {"name": generated.name, "upper": generated.name.upper()})
-    sources = [harness] + [directory / f for f in
-                           [f"{generated.name}.c"] + generated.kernel_files if f.endswith(".c")]
+    sources = [harness] + model_sources(generated, directory)
     executable = toolchain.build_host_executable(
         sources, directory / "sanitized", [directory],
         extra_flags=["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
