@@ -164,6 +164,21 @@ def ds_cnn(rng, rounding="double"):
     return g.build()
 
 
+def residual_net(rng, rounding="double"):
+    """A residual block (depthwise, pointwise, add) between a stem, pooling and a classifier."""
+    g = GraphBuilder("residual net", (1, 6, 6, 4), rng, rounding)
+    g.conv("stem", 8, stride=(1, 1))
+    skip = g.current
+    g.depthwise("block.dw", multiplier=1)
+    g.conv("block.pw", 8, kernel=(1, 1), padding=(0, 0, 0, 0), relu=False)
+    g.add("block.add", skip, g.current, relu=True)
+    g.pool("avg_pool2d", "pool", kernel=(3, 3), stride=(2, 2), padding=(1, 1, 1, 1))
+    g.global_pool("gap")
+    g.flatten("flatten")
+    g.linear("classifier", 5)
+    return g.build()
+
+
 def random_architecture(rng):
     """A random small network: convs, depthwise, pools, residual adds, then linear."""
     rounding = str(rng.choice(["double", "single"]))

@@ -25,10 +25,12 @@ one copy of the kernels): each deploy adds its files to the manifest.
 
 Order of writing
 ----------------
-Each file is replaced atomically (``write_atomically``), then the manifest
-last.  A crash in between leaves new files that the manifest does not list
-yet; running the same deploy again finds them holding exactly the bytes it
-would write and carries on.
+A directory new to TinyTorch gets its manifest (listing nothing yet) first,
+which claims it; then each file is replaced atomically
+(``write_atomically``); then the manifest is rewritten listing them.  A
+crash in between leaves files that the manifest does not list yet; running
+the same deploy again finds them holding exactly the bytes it would write
+and carries on.
 """
 from __future__ import annotations
 
@@ -106,7 +108,11 @@ def write_files(directory: Path, files: dict[str, bytes]) -> list[Path]:
     """Check, then write ``files`` (relative path -> bytes) and update the manifest."""
     directory = Path(directory)
     check_writable(directory, files)
-    manifest = (read_manifest(directory) if directory.exists() else None) or {}
+    manifest = read_manifest(directory) if directory.exists() else None
+    if manifest is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = {}
+        _write_manifest(directory, manifest)
     written = []
     for relative, payload in files.items():
         path = directory / relative
@@ -114,7 +120,11 @@ def write_files(directory: Path, files: dict[str, bytes]) -> list[Path]:
         write_atomically(str(path), payload, op="deploy")
         manifest[relative] = _digest(payload)
         written.append(path)
-    document = {"format": MANIFEST_FORMAT, "files": dict(sorted(manifest.items()))}
+    _write_manifest(directory, manifest)
+    return written
+
+
+def _write_manifest(directory: Path, files: dict[str, str]) -> None:
+    document = {"format": MANIFEST_FORMAT, "files": dict(sorted(files.items()))}
     write_atomically(str(directory / MANIFEST_NAME),
                      (json.dumps(document, indent=1) + "\n").encode("utf-8"), op="deploy")
-    return written

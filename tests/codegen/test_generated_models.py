@@ -14,23 +14,10 @@ from tinytorch.codegen.deploy import CoreModel, HostModel, build_model, model_so
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.quant import Int8Interpreter
 
-from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn, random_architecture
+from tinytorch.codegen.example_graphs import (GraphBuilder, digits_cnn, random_architecture,
+                                              residual_net)
 
 MCU_TARGETS = ["cortex-m0plus", "cortex-m4", "cortex-m7"]
-
-
-def residual_net(rng, rounding="double"):
-    g = GraphBuilder("residual net", (1, 6, 6, 4), rng, rounding)
-    g.conv("stem", 8, stride=(1, 1))
-    skip = g.current
-    g.depthwise("block.dw", multiplier=1)
-    g.conv("block.pw", 8, kernel=(1, 1), padding=(0, 0, 0, 0), relu=False)
-    g.add("block.add", skip, g.current, relu=True)
-    g.pool("avg_pool2d", "pool", kernel=(3, 3), stride=(2, 2), padding=(1, 1, 1, 1))
-    g.global_pool("gap")
-    g.flatten("flatten")
-    g.linear("classifier", 5)
-    return g.build()
 
 
 def random_inputs(graph, count, seed=0):
