@@ -11,17 +11,22 @@ keyword-spotting DS-CNN), it prints:
   (the depthwise layer twice: through the bounded kernel the emitter picks for
   it, and through the general kernel it falls back to),
 
-and checks on the way that every build is bit-exact with the int8 interpreter.
-Instruction counts are exact and repeatable; latency on silicon is roughly
-2.4-2.8 cycles per counted instruction (flash wait states, pipeline stalls).
+for each cross compiler (Zig's clang and arm-none-eabi-gcc, where installed),
+and checks on the way that every build is bit-exact with the int8 interpreter
+on six inputs (four random, all -128, all 127).  Instruction counts are the
+mean over those inputs; they are exact and repeatable, and vary little with
+the data (a clamp taken or not).  Latency on silicon is roughly 2.4-2.8
+cycles per counted instruction (flash wait states, pipeline stalls).
 
-    python benchmarks/codegen.py            # everything (a few minutes)
-    python benchmarks/codegen.py --quick    # layers only, -Os only
+    python benchmarks/codegen.py                    # everything (several minutes)
+    python benchmarks/codegen.py --quick            # layers only, -Os only
+    python benchmarks/codegen.py --toolchain gcc    # one compiler only
 """
 from __future__ import annotations
 
 import argparse
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -57,43 +62,53 @@ def single_layer_graphs(rng) -> dict:
     return graphs
 
 
-def measure(graph, directory: Path, optimization: str, reference: bool) -> dict:
-    """Build for the M4, run one random input, check it, count instructions."""
+def test_inputs(graph) -> np.ndarray:
+    """Four random inputs, then the two extremes: all -128 and all 127."""
+    shape = graph.tensor(graph.input).shape[1:]
+    random = np.random.default_rng(0).integers(-128, 128, (4, *shape))
+    return np.concatenate([random, np.full((1, *shape), -128), np.full((1, *shape), 127)]
+                          ).astype(np.int8)
+
+
+def measure(graph, directory: Path, optimization: str, reference: bool, toolchain: str) -> dict:
+    """Build for the M4, run the test inputs, check them, count instructions (mean)."""
     generated = generate_model(graph)
     flags = ["-DTT_REFERENCE_KERNELS"] if reference else []
-    elf = build_model(generated, directory, "cortex-m4", optimization, flags)
+    elf = build_model(generated, directory, "cortex-m4", optimization, flags,
+                      toolchain_name=toolchain)
     report = read_elf_report(elf, weight_prefix=f"{generated.name}_")
-    inputs = np.random.default_rng(0).integers(
-        -128, 128, (1, *graph.tensor(graph.input).shape[1:])).astype(np.int8)
+    inputs = test_inputs(graph)
     model = CoreModel(elf, "cortex-m4", generated, graph)
     if not np.array_equal(model(inputs), Int8Interpreter(graph).invoke(inputs)):
-        raise AssertionError(f"{generated.name} {optimization}: C differs from the interpreter")
-    instructions = model.instructions[0]
+        raise AssertionError(f"{generated.name} {optimization} ({toolchain}): C differs from "
+                             f"the interpreter")
+    instructions = round(float(np.mean(model.instructions)))
     return dict(instructions=instructions, per_mac=instructions / generated.macs,
                 macs=generated.macs, report=report, plan=generated.plan)
 
 
-def layers(workdir: Path, optimizations: list[str]) -> None:
-    print("\nSingle layers on an emulated Cortex-M4: instructions per MAC "
-          "(CMSIS-NN -O2 / -Os for scale)")
+def layers(workdir: Path, optimizations: list[str], toolchain: str) -> None:
+    print(f"\nSingle layers on an emulated Cortex-M4, built with {toolchain}: instructions per "
+          f"MAC (CMSIS-NN -O2 / -Os for scale)")
     print(f"{'layer':<28}{'MACs':>9}  " + "".join(
         f"{'ref ' + o:>10}{'DSP ' + o:>10}" for o in optimizations) + "   CMSIS-NN  DSP/CMSIS")
     for name, graph in single_layer_graphs(np.random.default_rng(1)).items():
-        layer_row(workdir, optimizations, name, name, graph)
+        layer_row(workdir, optimizations, name, name, graph, toolchain)
         if "depthwise" in name:
             # The same layer through tt_depthwise_conv2d, the kernel the emitter
             # falls back to when it cannot prove the accumulators small.
             with mock.patch("tinytorch.codegen.emitter.bounded_depthwise_rescale",
                             return_value=None):
-                layer_row(workdir, optimizations, name, "  (general kernel)", graph)
+                layer_row(workdir, optimizations, name, "  (general kernel)", graph, toolchain)
 
 
-def layer_row(workdir: Path, optimizations: list[str], name: str, label: str, graph) -> None:
+def layer_row(workdir: Path, optimizations: list[str], name: str, label: str, graph,
+              toolchain: str) -> None:
     row, macs, ratio = "", 0, ""
     for optimization in optimizations:
         for reference in (True, False):
-            m = measure(graph, workdir / f"{graph.name}{label.strip()}{optimization}{reference}",
-                        optimization, reference)
+            m = measure(graph, workdir / f"{toolchain}{graph.name}{label.strip()}{optimization}"
+                                         f"{reference}", optimization, reference, toolchain)
             row += f"{m['per_mac']:>10.2f}"
             macs = m["macs"]
             if not reference:
@@ -103,14 +118,15 @@ def layer_row(workdir: Path, optimizations: list[str], name: str, label: str, gr
     print(f"{label:<28}{macs:>9,}  {row}   {cmsis:>9} {ratio}")
 
 
-def networks(workdir: Path, optimizations: list[str]) -> None:
+def networks(workdir: Path, optimizations: list[str], toolchain: str) -> None:
     rng = np.random.default_rng(2)
     for graph in (digits_cnn(rng), ds_cnn(rng)):
-        print(f"\n{graph.name}: " + ", ".join(f"{op.type}" for op in graph.ops))
+        print(f"\n{graph.name}, built with {toolchain}: "
+              + ", ".join(f"{op.type}" for op in graph.ops))
         for optimization in optimizations:
             for reference in (True, False):
-                m = measure(graph, workdir / f"{graph.name}{optimization}{reference}",
-                            optimization, reference)
+                m = measure(graph, workdir / f"{toolchain}{graph.name}{optimization}{reference}",
+                            optimization, reference, toolchain)
                 report, path = m["report"], "reference C" if reference else "DSP path"
                 print(f"  {optimization} {path:<12} flash {report.flash:>7,} B (code "
                       f"{report.code:>6,} B, weights {report.weights:>7,} B)  RAM "
@@ -122,14 +138,23 @@ def networks(workdir: Path, optimizations: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="single layers at -Os only")
+    parser.add_argument("--toolchain", choices=["zig", "gcc"],
+                        help="one cross compiler (default: zig, and gcc where installed)")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  {platform.processor() or ''}  "
           f"Python {platform.python_version()}")
     optimizations = ["-Os"] if args.quick else ["-Os", "-O2"]
+    toolchains = [args.toolchain] if args.toolchain else ["zig"]
+    if not args.toolchain:
+        if shutil.which("arm-none-eabi-gcc"):
+            toolchains.append("gcc")
+        else:
+            print("arm-none-eabi-gcc is not on PATH: zig only")
     with tempfile.TemporaryDirectory(prefix="tinytorch-codegen-bench-") as workdir:
-        layers(Path(workdir), optimizations)
-        if not args.quick:
-            networks(Path(workdir), optimizations)
+        for toolchain in toolchains:
+            layers(Path(workdir), optimizations, toolchain)
+            if not args.quick:
+                networks(Path(workdir), optimizations, toolchain)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ Two, both first-class, chosen by ``toolchain="zig"`` or ``"gcc"`` (the
   default.  Its quirks: ``-g`` or the ELF has no symbol table; the FPU must
   be named in ``-mcpu`` (``+vfp4d16sp``) or it emits soft-float calls; no
   ``-nostdlib``, which would drop the 64-bit multiply helpers an M0+ needs;
-  an explicit entry point; and a cache directory of its own (the first link
+  an explicit entry point; a cache directory of its own (the first link
   builds its runtime library, about 12 s, later ones take a fraction of a
-  second).
+  second); and ``-mno-unaligned-access`` has no effect unless it is also
+  named in ``-mcpu`` (``+strict_align``), which ``build_firmware`` does.
 * ``gcc``: ``arm-none-eabi-gcc``, Arm's GNU toolchain, the one most embedded
   projects build with (Debian: ``apt-get install gcc-arm-none-eabi``).  No
   start-up files (ours are in ``c/``).  GCC may call ``memset`` and
@@ -207,6 +208,11 @@ def build_firmware(sources: list[Path], output: Path, target: str, include_dirs:
             *[f"-Wl,-u,{symbol}" for symbol in keep_symbols]]
     if kind == "zig":
         flags = [*spec.zig_flags, "-g"]
+        if "-mno-unaligned-access" in extra_flags:
+            # zig cc passes the flag on, then its own CPU features, which turn it back off;
+            # a feature named in -mcpu survives.
+            flags = [f"{flag}+strict_align" if flag.startswith("-mcpu=") else flag
+                     for flag in flags]
         env = _zig_environment()
     else:
         flags = [*spec.gcc_flags, "-g", "-nostartfiles", "-nodefaultlibs",

@@ -231,8 +231,8 @@ source = generated.source
 first_array = re.search(r"static const int8_t \w+\[\d+\] = \{\n[^\n]*", source)
 print(first_array.group(0), "...\n")
 print(source[source.index("static int32_t"):])
-print(f"{generated.macs:,} multiply-accumulates per inference; kernels copied next to the "
-      f"model: {generated.kernel_files}")
+print(f"{generated.macs:,} multiply-accumulates per inference; kernels it needs (written "
+      f"into tinytorch/ beside the model): {generated.kernel_files}")
 
 # %% [markdown]
 # Every kernel call reads and writes where the plan put its tensors: `input` for the

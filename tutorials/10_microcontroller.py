@@ -94,9 +94,10 @@ print(f"{generated.name}: {generated.macs:,} multiply-accumulates per inference,
 # - Cortex-M4 with `-DTT_REFERENCE_KERNELS`: the same reference C on the bigger core;
 # - Cortex-M4: the DSP path.
 #
-# The compiler is Zig's clang (the pip package `ziglang`), or `arm-none-eabi-gcc` when it
-# is installed. The first build for a core also builds Zig's runtime library for it
-# (10-20 s); later builds take under a second.
+# The compiler is Zig's clang (the pip package `ziglang`), or `arm-none-eabi-gcc` if you
+# ask for it (`TINYTORCH_TOOLCHAIN=gcc`, or `--toolchain gcc` on the command line); both
+# give the same bytes. The first Zig build for a core also builds Zig's runtime library
+# for it (10-20 s); later builds take under a second.
 
 # %%
 BUILDS = {  # label -> (target, extra compiler flags)
