@@ -19,14 +19,34 @@ compiled without further checks.
 
 On disk a graph is two files with one stem: ``name.json`` (the structure, for
 people and diffs) and ``name.npz`` (the constants, one array per tensor, read
-with ``allow_pickle=False``).  Both are written atomically.
+with ``allow_pickle=False``).  Each is written atomically, but no file system
+replaces two files at once: a crash between the two writes, or one file copied
+without the other, pairs a structure with constants it was not saved with, and
+when only the weights differ every shape still matches, so nothing else would
+notice.  Hence the .json records the sha256 of the .npz's bytes
+(``constants_sha256``).  ``save`` writes the .npz first and the .json last;
+``load`` reads the .npz once, compares its hash *before* parsing it, and refuses
+a pair that does not belong together with a GraphError naming both files.
+
+A graph file may also be damaged or written by someone hostile, so ``load``
+treats both files as untrusted input.  Whatever goes wrong (a truncated zip, a
+JSON nested 100 000 deep, ``true`` where an int belongs: Python's bool *is* an
+int, so every int check says ``_is_int``; a dimension too large for the C's
+int32 fields) ends in a GraphError naming the file and the value at fault,
+never in an exception of another kind.  ``tests/quant/test_graph_fuzz.py``
+damages saved graphs at random to hold the format to that.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import math
 import os
 import re
+import sys
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +55,10 @@ import numpy as np
 from tinytorch.serialization import write_atomically
 
 FORMAT_NAME = "tinytorch-int8-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the .json records the sha256 of its .npz (constants_sha256)
 ROUNDINGS = ("double", "single")
 INPUT_LAYOUTS = ("NCHW", "NC")
-INT32_MAX = 2**31 - 1
+INT32_MAX = 2**31 - 1  # the generated C holds sizes, strides and multipliers in int32
 
 # Each op type's attributes; per-channel lists are checked against the output channels.
 POOL_ATTRIBUTES = ("kernel", "stride", "padding", "act_min", "act_max")
@@ -54,6 +74,19 @@ OP_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "reshape": (),
 }
 OP_INPUT_COUNTS = {"conv2d": 3, "fully_connected": 3, "add": 2}  # all others: 1
+
+# What np.load raises on a damaged or hostile .npz.  NumPy documents no such list;
+# these were met by cutting and corrupting files (see the tests).
+NPZ_READ_ERRORS = (
+    zipfile.BadZipFile,   # no zip directory at the end, or a CRC that does not match
+    EOFError,             # an empty file, or a member cut short
+    ValueError,           # a bad .npy header; an object array, refused by allow_pickle=False
+    OSError, KeyError,    # a seek past the end; a member the directory names but lacks
+    zlib.error,           # broken compressed data
+    NotImplementedError,  # a compression method zipfile does not know
+    RuntimeError,         # a member flagged as encrypted
+    MemoryError,          # a .npy header claiming more values than memory holds
+)
 
 
 class GraphError(ValueError):
@@ -75,7 +108,8 @@ class TensorInfo:
     data: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.shape = tuple(self.shape)  # JSON and callers may hand in lists
+        if isinstance(self.shape, list):  # JSON and callers may hand in lists
+            self.shape = tuple(self.shape)  # anything else is left for validate to refuse
 
     @property
     def is_constant(self) -> bool:
@@ -122,6 +156,10 @@ class Int8Graph:
     def validate(self) -> "Int8Graph":
         """Check every rule of the format; raise GraphError naming the culprit.  Returns self."""
         where = f"int8 graph {self.name!r}"
+        for key in ("name", "input", "output"):
+            if not isinstance(getattr(self, key), str):
+                raise GraphError(f"{where}: the graph's {key} must be a string, "
+                                 f"got {getattr(self, key)!r}")
         if self.rounding not in ROUNDINGS:
             raise GraphError(f"{where}: rounding must be one of {ROUNDINGS}, got {self.rounding!r}")
         if self.input_layout not in INPUT_LAYOUTS:
@@ -136,7 +174,8 @@ class Int8Graph:
             raise GraphError(f"{where}: input tensor {self.input!r} must have batch dimension 1, "
                              f"got shape {list(graph_input.shape)}")
         available = {self.input} | {n for n, t in self.tensors.items() if t.is_constant}
-        for op in self.ops:
+        for index, op in enumerate(self.ops):
+            _check_op_fields(where, index, op)
             for name in op.inputs:
                 self.tensor(name)  # exists
                 if name not in available:
@@ -163,12 +202,17 @@ class Int8Graph:
         json_path, npz_path = graph_paths(path)
         os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
         constants = {name: t.data for name, t in self.tensors.items() if t.is_constant}
+        # np.savez stores (no compression) with fixed timestamps, so the same constants
+        # give the same bytes: saving an unchanged graph again leaves its hash unchanged.
         buffer = io.BytesIO()
         np.savez(buffer, **constants)
-        structure = _readable_json(self.to_json()).encode("utf-8")
-        # Constants first: a crash in between leaves the old JSON, which still loads
-        # only if the constants it names still match (validated on load).
-        write_atomically(npz_path, buffer.getvalue(), op="Int8Graph.save")
+        constants_bytes = buffer.getvalue()
+        document = self.to_json()
+        document["constants_sha256"] = hashlib.sha256(constants_bytes).hexdigest()
+        structure = _readable_json(document).encode("utf-8")
+        # Constants first, structure last: a crash in between leaves the old .json, whose
+        # hash does not match the new .npz, so load refuses the pair (see the module essay).
+        write_atomically(npz_path, constants_bytes, op="Int8Graph.save")
         write_atomically(json_path, structure + b"\n", op="Int8Graph.save")
 
     def to_json(self) -> dict[str, Any]:
@@ -194,11 +238,29 @@ class Int8Graph:
                 document = json.load(file)
         except (OSError, ValueError) as error:
             raise GraphError(f"int8 graph {json_path}: cannot read: {error}") from None
+        except RecursionError:  # the parser recurses once per [ or {
+            raise GraphError(f"int8 graph {json_path}: cannot read: nested too deeply") from None
         try:
-            with np.load(npz_path, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as error:
+            _check_format(document)
+            recorded = document.get("constants_sha256")
+            if not (isinstance(recorded, str) and re.fullmatch("[0-9a-f]{64}", recorded)):
+                raise GraphError(f"constants_sha256 must be the sha256 of the .npz, 64 hex "
+                                 f"digits, got {recorded!r}")
+        except GraphError as error:
+            raise GraphError(f"{json_path}: {error}") from None
+        try:
+            with open(npz_path, "rb") as file:
+                constants_bytes = file.read()  # read once: the bytes hashed are the bytes parsed
+        except OSError as error:
             raise GraphError(f"int8 graph {npz_path}: cannot read constants: {error}") from None
+        # Before parsing: constants from another save are a wrong pair, not a damaged file.
+        actual = hashlib.sha256(constants_bytes).hexdigest()
+        if actual != recorded:
+            raise GraphError(f"int8 graph {json_path} and {npz_path} do not belong together: "
+                             f"the .json was saved with constants of sha256 {recorded[:16]}..., "
+                             f"the .npz holds {actual[:16]}... (a save interrupted between "
+                             f"the two files, or files from two different saves)")
+        arrays = _read_constants(npz_path, constants_bytes)
         try:
             return cls.from_json(document, arrays).validate()
         except GraphError as error:
@@ -206,27 +268,97 @@ class Int8Graph:
 
     @classmethod
     def from_json(cls, document: Any, arrays: dict[str, np.ndarray]) -> "Int8Graph":
-        if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-            raise GraphError(f"not an int8 graph (format must be {FORMAT_NAME!r})")
-        if document.get("version") != FORMAT_VERSION:
-            raise GraphError(f"format version {document.get('version')!r} is not supported "
-                             f"(this TinyTorch reads version {FORMAT_VERSION})")
-        try:
-            tensors = {}
-            for name, entry in document["tensors"].items():
-                data = None
-                if entry.get("constant", False):
-                    if name not in arrays:
-                        raise GraphError(f"constant tensor {name!r} is missing from the .npz")
-                    data = arrays[name]
-                tensors[name] = TensorInfo(name, tuple(entry["shape"]), entry["dtype"],
-                                           entry["scale"], entry["zero_point"], data)
-            ops = [Op(o["type"], o["name"], list(o["inputs"]), list(o["outputs"]),
-                      dict(o.get("attributes", {}))) for o in document["ops"]]
-            return cls(document["name"], tensors, ops, document["input"], document["output"],
-                       document["rounding"], document.get("input_layout", "NCHW"))
-        except (KeyError, TypeError, AttributeError) as error:
-            raise GraphError(f"malformed graph document: missing or wrong field {error}") from None
+        """The graph a parsed .json describes, constants taken from ``arrays``; not validated.
+
+        Only the containers are checked here, so that their contents can be found;
+        the values are kept as they are, for ``validate`` to judge and name.
+        """
+        _check_format(document)
+        missing = [key for key in ("name", "rounding", "input", "output", "tensors", "ops")
+                   if key not in document]
+        if missing:
+            raise GraphError(f"the document lacks the fields {missing}")
+        if not isinstance(document["tensors"], dict):
+            raise GraphError(f"tensors must be a JSON object (name: tensor), "
+                             f"got {type(document['tensors']).__name__}")
+        if not isinstance(document["ops"], list):
+            raise GraphError(f"ops must be a list, got {type(document['ops']).__name__}")
+        tensors = {name: _tensor_from_json(name, entry, arrays)
+                   for name, entry in document["tensors"].items()}
+        ops = [_op_from_json(index, entry) for index, entry in enumerate(document["ops"])]
+        return cls(document["name"], tensors, ops, document["input"], document["output"],
+                   document["rounding"], document.get("input_layout", "NCHW"))
+
+
+# ---- reading files -----------------------------------------------------------------------
+def _check_format(document: Any) -> None:
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise GraphError(f"not an int8 graph (format must be {FORMAT_NAME!r})")
+    version = document.get("version")
+    if not (_is_int(version) and version == FORMAT_VERSION):
+        raise GraphError(f"format version {version!r} is not supported "
+                         f"(this TinyTorch reads version {FORMAT_VERSION})")
+
+
+def _read_constants(npz_path: str, constants_bytes: bytes) -> dict[str, np.ndarray]:
+    """The arrays in an .npz's bytes; damage of any kind is a GraphError naming the file."""
+    cannot_read = f"int8 graph {npz_path}: cannot read constants"
+    try:
+        # np.savez stores its members uncompressed; a compressed one could inflate to any
+        # size (a zip bomb), so it is refused before anything is decompressed.
+        with zipfile.ZipFile(io.BytesIO(constants_bytes)) as archive:
+            packed = [i.filename for i in archive.infolist()
+                      if i.compress_type != zipfile.ZIP_STORED]
+        if packed:
+            raise ValueError(f"compressed members {packed[:3]} (TinyTorch stores them "
+                             f"uncompressed)")
+        loaded = np.load(io.BytesIO(constants_bytes), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load also reads a lone .npy
+            raise ValueError("it holds a single .npy array, not an .npz archive")
+        with loaded as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except NPZ_READ_ERRORS as error:
+        raise GraphError(f"{cannot_read}: {error}") from None
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # np.load returns other members as raw bytes
+            raise GraphError(f"{cannot_read}: member {name!r} is not a .npy array")
+    return arrays
+
+
+def _tensor_from_json(name: str, entry: Any, arrays: dict[str, np.ndarray]) -> TensorInfo:
+    if not isinstance(entry, dict):
+        raise GraphError(f"tensor {name!r} must be a JSON object, got {entry!r}")
+    missing = [key for key in ("shape", "dtype", "scale", "zero_point") if key not in entry]
+    if missing:
+        raise GraphError(f"tensor {name!r}: missing fields {missing}")
+    constant = entry.get("constant", False)
+    if not isinstance(constant, bool):
+        raise GraphError(f"tensor {name!r}: constant must be true or false, got {constant!r}")
+    data = None
+    if constant:
+        if name not in arrays:
+            raise GraphError(f"constant tensor {name!r} is missing from the .npz")
+        data = arrays[name]
+    return TensorInfo(name, entry["shape"], entry["dtype"], _copied(entry["scale"]),
+                      entry["zero_point"], data)
+
+
+def _op_from_json(index: int, entry: Any) -> Op:
+    if not isinstance(entry, dict):
+        raise GraphError(f"op #{index} must be a JSON object, got {entry!r}")
+    missing = [key for key in ("type", "name", "inputs", "outputs") if key not in entry]
+    if missing:
+        raise GraphError(f"op #{index}: missing fields {missing}")
+    return Op(entry["type"], entry["name"], _copied(entry["inputs"]), _copied(entry["outputs"]),
+              _copied(entry.get("attributes", {})))
+
+
+def _copied(value: Any) -> Any:
+    """A shallow copy of a list or dict, so that editing the graph does not edit the
+    document it came from; any other value as it is, for validate to judge."""
+    if isinstance(value, list):
+        return list(value)
+    return dict(value) if isinstance(value, dict) else value
 
 
 def graph_paths(path: str | os.PathLike[str]) -> tuple[str, str]:
@@ -247,17 +379,34 @@ def _readable_json(document: dict[str, Any]) -> str:
 
 
 # ---- the rules, one function per kind of thing ----------------------------------------
+def _is_int(value: Any) -> bool:
+    """An int, and not a bool: JSON's true would otherwise pass for 1 (bool subclasses int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, float) or _is_int(value)
+
+
 def _check_tensor(where: str, name: str, t: TensorInfo) -> None:
     what = f"{where}: tensor {name!r}"
+    if not isinstance(name, str):
+        raise GraphError(f"{where}: tensor names must be strings, got {name!r}")
     if not (isinstance(t.shape, tuple) and t.shape and
-            all(isinstance(d, int) and d > 0 for d in t.shape)):
-        raise GraphError(f"{what}: shape must be a non-empty list of positive ints, "
+            all(_is_int(d) and 1 <= d <= INT32_MAX for d in t.shape)):
+        raise GraphError(f"{what}: shape must be a non-empty list of ints in [1, 2^31 - 1], "
                          f"got {t.shape!r}")
-    if not isinstance(t.zero_point, int) or not -128 <= t.zero_point <= 127:
+    values = math.prod(t.shape)
+    if values > INT32_MAX:
+        raise GraphError(f"{what}: shape {list(t.shape)} holds {values} values, more than a "
+                         f"C int32 can count (2^31 - 1)")
+    if not (_is_int(t.zero_point) and -128 <= t.zero_point <= 127):
         raise GraphError(f"{what}: zero_point must be an int in [-128, 127], got {t.zero_point!r}")
     if t.is_constant:
         if t.dtype not in ("int8", "int32"):
             raise GraphError(f"{what}: constant dtype must be int8 or int32, got {t.dtype!r}")
+        if not isinstance(t.data, np.ndarray):
+            raise GraphError(f"{what}: data must be a numpy array, got {type(t.data).__name__}")
         if t.data.dtype != np.dtype(t.dtype):
             raise GraphError(f"{what}: data has dtype {t.data.dtype}, the graph says {t.dtype}")
         if tuple(t.data.shape) != t.shape:
@@ -266,15 +415,37 @@ def _check_tensor(where: str, name: str, t: TensorInfo) -> None:
         if t.dtype == "int8" and (t.zero_point != 0 or t.data.min(initial=0) < -127):
             raise GraphError(f"{what}: int8 weights must be symmetric: zero point 0, "
                              f"values in [-127, 127]")
-        scales = t.scale if isinstance(t.scale, list) else [t.scale]
+        # Weights and biases: a scale per output channel (shape[0]); a short list would
+        # leave the last channels without one.
+        if not (isinstance(t.scale, list) and len(t.scale) == t.shape[0]):
+            raise GraphError(f"{what}: a constant has one scale per output channel: a list of "
+                             f"{t.shape[0]} numbers, got {t.scale!r}")
+        scales = t.scale
     else:
         if t.dtype != "int8":
             raise GraphError(f"{what}: activations must be int8, got dtype {t.dtype!r}")
         if isinstance(t.scale, list):
             raise GraphError(f"{what}: activations have one scale, got a list")
         scales = [t.scale]
-    if not all(isinstance(s, (int, float)) and np.isfinite(s) and s > 0 for s in scales):
+    # NaN fails both comparisons; so does a JSON integer too large for any float (10**400).
+    if not all(_is_real(s) and 0 < s <= sys.float_info.max for s in scales):
         raise GraphError(f"{what}: scales must be finite positive numbers, got {t.scale!r}")
+
+
+def _check_op_fields(where: str, index: int, op: Op) -> None:
+    """The types the rules rely on: names to look tensors up by, a dict of attributes."""
+    if not isinstance(op.name, str):
+        raise GraphError(f"{where}: op #{index}: name must be a string, got {op.name!r}")
+    if not isinstance(op.type, str):
+        raise GraphError(f"{where}: op {op.name!r}: type must be a string, got {op.type!r}")
+    what = f"{where}: op {op.name!r} ({op.type})"
+    for key in ("inputs", "outputs"):
+        names = getattr(op, key)
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise GraphError(f"{what}: {key} must be a list of tensor names, got {names!r}")
+    if not isinstance(op.attributes, dict):
+        raise GraphError(f"{what}: attributes must be a JSON object (name: value), "
+                         f"got {op.attributes!r}")
 
 
 def _check_op(graph: Int8Graph, op: Op) -> None:
@@ -294,7 +465,7 @@ def _check_op(graph: Int8Graph, op: Op) -> None:
     if x.is_constant:
         raise GraphError(f"{what}: its first input {x.name!r} must be an activation")
     if "act_min" in a:
-        if not (isinstance(a["act_min"], int) and isinstance(a["act_max"], int)
+        if not (_is_int(a["act_min"]) and _is_int(a["act_max"])
                 and -128 <= a["act_min"] <= a["act_max"] <= 127):
             raise GraphError(f"{what}: need -128 <= act_min <= act_max <= 127, "
                              f"got {a['act_min']!r}, {a['act_max']!r}")
@@ -323,8 +494,15 @@ def _output_shape(what: str, graph: Int8Graph, op: Op, x: TensorInfo,
         if b.shape != x.shape or b.is_constant:
             raise GraphError(f"{what}: inputs must be activations of one shape, got "
                              f"{list(x.shape)} and {list(b.shape)}")
-        _check_multipliers(what, [a["a_multiplier"], a["b_multiplier"], a["output_multiplier"]],
-                           [a["a_shift"], a["b_shift"], a["output_shift"]])
+        # As kernels.int8.add requires: (q - zero_point) * 2^left_shift fits in int32, and
+        # each rescale is a multiplier below one (shift <= 0), as TFLite's ADD computes them.
+        if not (_is_int(a["left_shift"]) and 0 <= a["left_shift"] <= 23):
+            raise GraphError(f"{what}: left_shift must be an int in [0, 23], so that "
+                             f"(q - zero_point) * 2^left_shift fits in int32, "
+                             f"got {a['left_shift']!r}")
+        for side in ("a", "b", "output"):
+            _check_rescale(what, f"{side}_multiplier", a[f"{side}_multiplier"],
+                           f"{side}_shift", a[f"{side}_shift"], highest_shift=0)
         return x.shape
     if op.type == "fully_connected":
         weight, bias = _weight_and_bias(what, graph, op, 2)
@@ -344,7 +522,7 @@ def _output_shape(what: str, graph: Int8Graph, op: Op, x: TensorInfo,
     if op.type == "conv2d":
         weight, bias = _weight_and_bias(what, graph, op, 4)
         groups = a["groups"]
-        if not (isinstance(groups, int) and groups > 0 and channels % groups == 0
+        if not (_is_int(groups) and groups > 0 and channels % groups == 0
                 and weight.shape[0] % groups == 0 and weight.shape[3] * groups == channels):
             raise GraphError(f"{what}: weight {list(weight.shape)} and groups={groups!r} do "
                              f"not fit {channels} input channels")
@@ -355,6 +533,12 @@ def _output_shape(what: str, graph: Int8Graph, op: Op, x: TensorInfo,
     else:
         kernel = _pair(what, "kernel", a["kernel"])
         out_channels = channels
+    # Padding reaches at most kernel - 1 beyond the edge (TFLite's SAME never more): a row
+    # of padding alone would be wasted work, and a bound keeps the C's index arithmetic
+    # (output index * stride - padding) far from int32's limits.
+    if max(top, bottom) >= kernel[0] or max(left, right) >= kernel[1]:
+        raise GraphError(f"{what}: padding {[top, bottom, left, right]} must be smaller than "
+                         f"the window {list(kernel)} on each side")
     out_h = (height + top + bottom - kernel[0]) // stride[0] + 1
     out_w = (width + left + right - kernel[1]) // stride[1] + 1
     if out_h < 1 or out_w < 1:
@@ -379,27 +563,32 @@ def _check_per_channel(what: str, a: dict[str, Any], channels: int) -> None:
         if not isinstance(a[key], list) or len(a[key]) != channels:
             raise GraphError(f"{what}: {key} must be a list of {channels} ints (one per "
                              f"output channel), got {a[key]!r}")
-    _check_multipliers(what, a["multiplier"], a["shift"])
+    for multiplier, shift in zip(a["multiplier"], a["shift"]):
+        _check_rescale(what, "multiplier", multiplier, "shift", shift, highest_shift=30)
 
 
-def _check_multipliers(what: str, multipliers: list, shifts: list) -> None:
-    for m, s in zip(multipliers, shifts):
-        if not (isinstance(m, int) and 0 <= m <= INT32_MAX):
-            raise GraphError(f"{what}: multiplier {m!r} is not an int in [0, 2^31 - 1]")
-        if not (isinstance(s, int) and -31 <= s <= 30):
-            raise GraphError(f"{what}: shift {s!r} is not an int in [-31, 30]")
+def _check_rescale(what: str, multiplier_name: str, multiplier: Any, shift_name: str,
+                   shift: Any, highest_shift: int) -> None:
+    """One (multiplier, shift) pair, as ``kernels.int8.quantize_multiplier`` returns them."""
+    if not (_is_int(multiplier) and 0 <= multiplier <= INT32_MAX):
+        raise GraphError(f"{what}: {multiplier_name} {multiplier!r} is not an int in "
+                         f"[0, 2^31 - 1]")
+    if not (_is_int(shift) and -31 <= shift <= highest_shift):
+        raise GraphError(f"{what}: {shift_name} {shift!r} is not an int in "
+                         f"[-31, {highest_shift}]")
 
 
 def _pair(what: str, key: str, value: Any) -> tuple[int, int]:
     if not (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and v > 0 for v in value)):
-        raise GraphError(f"{what}: {key} must be [h, w] of positive ints, got {value!r}")
+            and all(_is_int(v) and 1 <= v <= INT32_MAX for v in value)):
+        raise GraphError(f"{what}: {key} must be [h, w] of ints in [1, 2^31 - 1], "
+                         f"got {value!r}")
     return value[0], value[1]
 
 
 def _padding(what: str, value: Any) -> tuple[int, int, int, int]:
     if not (isinstance(value, list) and len(value) == 4
-            and all(isinstance(v, int) and v >= 0 for v in value)):
-        raise GraphError(f"{what}: padding must be [top, bottom, left, right] of ints >= 0, "
-                         f"got {value!r}")
+            and all(_is_int(v) and 0 <= v <= INT32_MAX for v in value)):
+        raise GraphError(f"{what}: padding must be [top, bottom, left, right] of ints in "
+                         f"[0, 2^31 - 1], got {value!r}")
     return tuple(value)
