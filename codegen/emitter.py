@@ -217,11 +217,6 @@ def bounded_rescale(weight, bias, multiplier, shift, input_zero_point,
     return rows
 
 
-def _windows_outside_input(size, kernel, stride, pad_before, out_size) -> bool:
-    return any(o * stride - pad_before + kernel <= 0 or o * stride - pad_before >= size
-               for o in range(out_size))
-
-
 class _Writer:
     def __init__(self, graph, model: str, plan: ArenaPlan):
         self.graph, self.model, self.plan = graph, model, plan
@@ -331,16 +326,6 @@ class _Writer:
             lines.append(_call("tt_fully_connected", [str(in_features), str(out_features),
                                                       quantization, x, *arrays, out, "SCRATCH"]))
         elif op.type in ("max_pool2d", "avg_pool2d"):
-            (_, height, width, _), (_, out_h, out_w, _) = (graph.tensor(op.inputs[0]).shape,
-                                                           graph.tensor(op.outputs[0]).shape)
-            top, _, left, _ = a["padding"]
-            if op.type == "avg_pool2d" and (
-                    _windows_outside_input(height, a["kernel"][0], a["stride"][0], top, out_h)
-                    or _windows_outside_input(width, a["kernel"][1], a["stride"][1], left, out_w)):
-                raise EmitError(f"op {op.name!r} (avg_pool2d): some windows cover only padding "
-                                f"(input {list(graph.tensor(op.inputs[0]).shape)}, kernel "
-                                f"{a['kernel']}, padding {a['padding']}); their average is "
-                                f"undefined")
             window = self.window(prefix, op, a["kernel"], a["stride"], [1, 1], a["padding"])
             lines.append(_call(f"tt_{op.type}", [window, str(a["act_min"]), str(a["act_max"]),
                                                  x, out]))
