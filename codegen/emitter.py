@@ -21,7 +21,8 @@ layer: each op is a comment naming the layer and its shapes, then one call.
 C identifiers come from the layer names (``features.0`` becomes
 ``features_0``) with the model's name in front, so every constant in the
 firmware's symbol table says where it came from (the ELF report counts
-``<name>_*`` constants as weights).
+``<name>_*`` constants as weights).  Depthwise weights are stored in TFLite's
+``[kh][kw][out]`` order, which lets the DSP path load four channels at once.
 
 Names are input, and input can be hostile
 -----------------------------------------
@@ -44,8 +45,7 @@ collide with a kernel's file (a model named ``conv2d`` or ``requantize``
 is just ``conv2d.c`` beside ``tinytorch/conv2d.c``).  The model's source
 includes ``"tinytorch/tinytorch_kernels.h"``, and every kernel includes its
 neighbours by their bare names, which C looks up in the including file's own
-directory first.  Depthwise weights are stored in TFLite's
-``[kh][kw][out]`` order, which lets the DSP path load four channels at once.
+directory first.
 
 The C needs ``<stdint.h>`` and nothing else: no malloc, no printf, no floats.
 On a core with the DSP extension the convolutions and the fully connected
@@ -54,7 +54,8 @@ static buffer declared only there.
 
 Where it sits
 -------------
-``deploy.py`` calls ``write_model`` and then builds the directory for a target.
+``deploy.py`` builds these files (``model_files``) in a scratch directory for a
+target, then writes them into the user's directory (``output_directory.py``).
 """
 from __future__ import annotations
 
