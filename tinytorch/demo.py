@@ -87,6 +87,7 @@ def main(model_name: str = "mlp", epochs: int = 20, seed: int = 0,
 # Emulated instructions are not cycles: on silicon, wait states and pipeline stalls
 # give roughly 2.4-2.8 cycles per instruction (measured against a published latency).
 CYCLES_PER_INSTRUCTION = (2.4, 2.8)
+COMPILER_NAMES = {"zig": "Zig's clang", "gcc": "arm-none-eabi-gcc"}
 
 
 @dataclass
@@ -107,6 +108,7 @@ class EndToEndResult:
     core_exact: int            # ... and whose emulated-core output does
     clock_mhz: float
     output_directory: Path | None
+    compiler: str = "zig"      # the cross compiler that built the firmware: "zig" or "gcc"
 
     @property
     def bit_exact(self) -> bool:
@@ -120,7 +122,8 @@ class EndToEndResult:
             ("int8 accuracy", f"{self.int8_accuracy:.2%}  (change "
                               f"{100 * (self.int8_accuracy - self.training.test_accuracy):+.2f} "
                               f"points)"),
-            ("flash", f"{self.flash:,} B  (code {self.code:,} B, weights {self.weights:,} B)"),
+            ("flash", f"{self.flash:,} B  (code {self.code:,} B, weights {self.weights:,} B; "
+                      f"built with {COMPILER_NAMES[self.compiler]} -Os)"),
             ("RAM", f"{self.ram:,} B  (arena {self.arena:,} B, lower bound "
                     f"{self.lower_bound:,} B, rest is stack)"),
             ("instructions", f"{self.instructions:,} per inference on {self.target} "
@@ -161,7 +164,7 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
         print(f"[{number}/5] {text}", flush=True)
 
     # Arguments that would fail late are checked before training.
-    toolchain.cross_compiler(toolchain_name)
+    compiler = toolchain.cross_compiler(toolchain_name)[1]
     if out is not None:
         check_writable(Path(out), {})
 
@@ -213,4 +216,4 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
                           size.ram, generated.plan.arena_size, generated.plan.lower_bound,
                           generated.macs, int(round(np.mean(instructions))), len(expected),
                           exact(host_outputs), exact(core_outputs), clock_mhz,
-                          Path(out) if out else None)
+                          Path(out) if out else None, compiler)
