@@ -1,0 +1,182 @@
+"""Checks as data (tinytorch.labs.checks), the tests' API (expect) and the verdict."""
+import json
+
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.labs import checks, expect
+from tinytorch.labs.verdict import judge_test, read_records
+
+
+def roundtrip(value):
+    return checks.decode(json.loads(json.dumps(checks.encode(value))))
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, "text", (2, 3), [1, (2, "a")], {"weight": np.ones(2)},
+    np.arange(6, dtype=np.int8).reshape(2, 3), np.array([np.nan, np.inf], np.float32),
+    np.ones((3, 4))[:, ::2], np.float64(1.5), np.dtype("float32"),
+])
+def test_values_survive_encoding_and_judge_equal_to_themselves(value):
+    assert checks.judge("equal", roundtrip(value), roundtrip(value)) is None
+
+
+def test_a_tensor_is_recorded_as_its_array():
+    tensor = tinytorch.tensor([[1.0, 2.0]])
+    decoded = roundtrip(tensor)
+    assert isinstance(decoded, np.ndarray) and decoded.dtype == np.float32
+    np.testing.assert_array_equal(decoded, [[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"dtype": "|O", "shape": [1], "bytes": ""}, "not a recorded array"),
+    ({"dtype": "<f8", "shape": [2], "bytes": "AAAA"}, "do not fit"),
+    ({"dtype": "<f8", "shape": [10**9, 10**9], "bytes": ""}, "not a recorded array"),
+    ({"dtype": "<f8", "shape": [True], "bytes": ""}, "not a recorded array"),
+    ({"pickle": "gASV"}, "not a recorded"),
+    ([1, 2], "not a recorded value"),
+    (3, "not a recorded value"),
+])
+def test_malformed_records_are_refused(data, message):
+    with pytest.raises(checks.RecordError, match=message):
+        checks.decode(data)
+
+
+def test_deep_nesting_is_refused():
+    data = None
+    for _ in range(50):
+        data = {"sequence": [data]}
+    with pytest.raises(checks.RecordError, match="nested too deeply"):
+        checks.decode(data)
+
+
+def test_objects_cannot_be_encoded():
+    with pytest.raises(TypeError):
+        checks.encode(object())
+    with pytest.raises(TypeError):
+        checks.encode(np.array([object()]))
+
+
+def test_close_reports_like_numpy():
+    message = checks.judge("close", np.array([1.0, 2.0, 3.5]), np.array([1.0, 2.0, 3.0]),
+                           rtol=1e-7)
+    assert "Mismatched elements: 1 / 3 (33.3%)" in message
+    assert "Max absolute difference: 0.5" in message and "expected: [1. 2. 3.]" in message
+    assert checks.judge("close", np.array([1.0, np.nan]), np.array([1.0 + 1e-9, np.nan]),
+                        rtol=1e-7) is None
+    assert checks.judge("close", np.ones(3), np.ones((3, 1))) == \
+        "expected shape (3, 1), got shape (3,)"
+    assert "expected" in checks.judge("close", "text", np.ones(2))
+
+
+def test_equal_is_exact_and_type_aware():
+    assert checks.judge("equal", roundtrip((2, 3)), roundtrip((2, 3))) is None
+    assert checks.judge("equal", roundtrip((2, 3)), roundtrip((2, 3, 1))) is not None
+    assert checks.judge("equal", roundtrip(1.0 + 1e-12), roundtrip(1.0)) is not None
+    assert checks.judge("equal", roundtrip("a"), roundtrip("b")) == "expected 'b', got 'a'"
+    assert checks.judge("equal", roundtrip(1), roundtrip(True)) is not None  # a number is not True
+    assert checks.judge("equal", roundtrip(None), roundtrip(0)) is not None
+
+
+def test_raises_accepts_subclasses_and_checks_the_message():
+    got = {"raised": ("GraphError", "ValueError", "Exception"), "message": "bad shape (2, 3)"}
+    assert checks.judge("raises", got, {"type": "ValueError", "match": r"shape \(2, 3\)"}) is None
+    assert "does not match" in checks.judge("raises", got, {"type": "ValueError", "match": "x"})
+    assert "got GraphError" in checks.judge("raises", got, {"type": "KeyError", "match": None})
+    assert "nothing was raised" in checks.judge(
+        "raises", {"raised": None, "message": ""}, {"type": "ValueError", "match": None})
+
+
+# ---- expect, in its three modes ---------------------------------------------------------
+
+def test_assert_mode_fails_at_once_with_the_reason(monkeypatch):
+    monkeypatch.delenv(expect.MODE_VARIABLE, raising=False)
+    expect.close(tinytorch.tensor([1.0, 2.0]), np.array([1.0, 2.0]))
+    with pytest.raises(AssertionError, match=r"the sum: Mismatched elements: 1 / 2"):
+        expect.close(np.array([1.0, 2.5]), np.array([1.0, 2.0]), what="the sum")
+    with pytest.raises(AssertionError, match="expected ValueError to be raised, got KeyError"):
+        with expect.raises(ValueError):
+            raise KeyError("x")
+    with expect.raises(ValueError, match="bad") as caught:
+        raise ValueError("a bad value")
+    assert str(caught.value) == "a bad value"
+    assert expect.take_records() == []
+
+
+def test_reference_mode_asserts_and_records_the_answer(monkeypatch):
+    monkeypatch.setenv(expect.MODE_VARIABLE, "reference")
+    expect.take_records()
+    expect.equal((2, 3), (2, 3), what="the shape")
+    with expect.raises(RuntimeError, match="cannot"):
+        raise RuntimeError("cannot be multiplied")
+    with pytest.raises(AssertionError):
+        expect.true(False, "never")
+    records = expect.take_records()
+    assert [r["kind"] for r in records] == ["equal", "raises", "equal"]
+    assert checks.decode(records[0]["expected"]) == roundtrip((2, 3))
+    assert checks.decode(records[1]["expected"]) == {"type": "RuntimeError", "match": "cannot"}
+    assert "actual" not in records[0]
+
+
+def test_record_mode_records_what_was_produced_and_never_fails(monkeypatch):
+    monkeypatch.setenv(expect.MODE_VARIABLE, "record")
+    expect.take_records()
+    expect.close(np.array([9.0]), np.array([1.0]))          # wrong, but not judged here
+    with expect.raises(ValueError):
+        pass                                                  # nothing raised: recorded
+    with expect.raises(ValueError):
+        raise KeyError("wrong kind")                          # swallowed and recorded
+    expect.equal(object(), 1)                                 # cannot be encoded: recorded
+    with pytest.raises(KeyboardInterrupt):
+        with expect.raises(ValueError):
+            raise KeyboardInterrupt                           # not the test's to swallow
+    records = expect.take_records()
+    assert [r["kind"] for r in records] == ["close", "raises", "raises", "equal"]
+    assert all("expected" not in r for r in records)
+    assert checks.decode(records[2]["actual"])["raised"][0] == "KeyError"
+    assert "cannot be checked" in checks.decode(records[3]["actual"])
+
+
+# ---- the verdict --------------------------------------------------------------------------
+
+def answer(*pairs):
+    return {"checks": [{"kind": kind, "expected": checks.encode(value), "rtol": 1e-7,
+                        "atol": 0.0, "what": f"check {i}"} for i, (kind, value) in enumerate(pairs)]}
+
+
+def submission(*pairs, completed=True):
+    return {"checks": [{"kind": kind, "actual": checks.encode(value)} for kind, value in pairs],
+            "completed": completed, "error": "" if completed else "ZeroDivisionError: x"}
+
+
+def test_a_test_passes_only_when_every_check_matches_and_it_finished():
+    key = answer(("equal", (2, 3)), ("close", np.array([1.0, 2.0])))
+    assert judge_test(key, submission(("equal", (2, 3)), ("close", np.array([1.0, 2.0])))).passed
+    cases = {
+        "did not run": None,
+        "check 1: Mismatched": submission(("equal", (2, 3)), ("close", np.array([1.0, 2.1]))),
+        "check 1: not reached: ZeroDivisionError": submission(("equal", (2, 3)), completed=False),
+        "more checks than the reference": submission(
+            ("equal", (2, 3)), ("close", np.array([1.0, 2.0])), ("equal", 1)),
+        "different check": submission(("close", (2, 3)), ("close", np.array([1.0, 2.0]))),
+        "did not finish": submission(("equal", (2, 3)), ("close", np.array([1.0, 2.0])),
+                                     completed=False),
+        "unreadable record": {"checks": [{"kind": "equal", "actual": {"dtype": "|O"}}],
+                              "completed": True},
+        "malformed": {"checks": "all passed", "completed": True},
+    }
+    for message, submitted in cases.items():
+        verdict = judge_test(key, submitted)
+        assert not verdict.passed and message in verdict.message, (message, verdict.message)
+
+
+def test_the_events_file_is_read_as_untrusted_data(tmp_path):
+    path = tmp_path / "events.jsonl"
+    good = {"event": "records", "nodeid": "t.py::a", "checks": [], "completed": True}
+    path.write_text("\n".join([
+        json.dumps(good), "not json", json.dumps({"event": "result", "outcome": "passed"}),
+        json.dumps({"event": "records", "nodeid": 5, "checks": []}),
+        "[" * 100000 + "]" * 100000,
+    ]) + "\n")
+    assert read_records(path) == {"t.py::a": {"checks": [], "completed": True, "error": ""}}
