@@ -64,10 +64,16 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, 
 
     To build: fill ``cols`` so that ``cols[n, row, column]`` holds the input
     pixel that kernel tap ``row`` sees at output position ``column``.  Rows
-    count kernel taps in (channel, kernel row i, kernel column j) order,
-    ``row = (c * kernel_h + i) * kernel_w + j``; columns count output
-    positions row-major, ``column = y * out_w + x``.  Output position (y, x)
-    with tap (i, j) reads input pixel
+    count kernel taps in (channel, kernel row i, kernel column j) order and
+    columns count output positions row-major; ``conv2d_forward`` and ``col2im``
+    rely on that layout, so it is given:
+
+        # BEGIN HINT lab 06
+        row = (c * kernel_h + i) * kernel_w + j
+        column = y * out_w + x
+        # END HINT
+
+    Output position (y, x) with tap (i, j) reads input pixel
     ``(y * stride_h - pad_h + i * dilation_h, x * stride_w - pad_w + j * dilation_w)``;
     when that falls outside the image it is padding, and ``cols`` keeps its 0.
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.labs.regions import RegionError, find_regions, parse_source, stub_source
+from tinytorch.labs.regions import RegionError, find_regions, parse_hints, parse_source, stub_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,3 +107,35 @@ def test_every_region_in_the_repository_parses_and_every_stub_compiles():
                  and isinstance(node.args[0], ast.Constant)]
         assert len(stubs) >= len(regions[relative]), relative
         assert all(stub.args[0].value.startswith("Lab ") for stub in stubs)
+
+
+def test_hints_are_found_in_comments_docstrings_and_markdown():
+    text = textwrap.dedent('''\
+        def f():
+            """Given:
+
+                # BEGIN HINT lab 06
+                row = c * width + j
+                # END HINT
+            """
+        # BEGIN HINT lab 07
+        # END HINT
+        <!-- BEGIN HINT lab 08 -->
+        <!-- END HINT -->
+    ''')
+    assert [(h.lab, h.begin, h.end) for h in parse_hints(text, "f.py")] == [
+        (6, 4, 6), (7, 8, 9), (8, 10, 11)]
+    assert parse_hints("no markers here", "f.py") == []
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("# BEGIN HINT lab 01\n# BEGIN HINT lab 01\n# END HINT\n", 2, "cannot nest"),
+    ("x\n# END HINT\n", 2, "without a BEGIN"),
+    ("# BEGIN HINT lab 02\nx\n", 1, "without an END"),
+    ("# BEGIN HINT lab 2\n# END HINT\n", 1, "malformed"),
+    ("#BEGIN HINT lab 02\n", 1, "malformed"),
+    ("# begin hint lab 02\n", 1, "malformed"),
+])
+def test_malformed_hints_name_the_file_and_line(text, line, words):
+    with pytest.raises(RegionError, match=rf"^notes\.md:{line}: .*{words}"):
+        parse_hints(text, "notes.md")

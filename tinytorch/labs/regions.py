@@ -4,18 +4,18 @@ The reference solution of every lab is the package itself.  What a student
 writes in lab NN is fenced by two comment lines, at the indentation of the
 code they enclose::
 
-    def get_lr(self) -> list[float]:
-        \"\"\"``base_lr * gamma ** (completed periods)`` for each group.\"\"\"
-        # BEGIN SOLUTION lab 04
-        decays = self.last_epoch // self.step_size
-        return [base_lr * self.gamma ** decays for base_lr in self.base_lrs]
+    def hypotenuse(a: float, b: float) -> float:
+        \"\"\"The long side of a right triangle with legs ``a`` and ``b``.\"\"\"
+        # BEGIN SOLUTION lab 07
+        squares = a * a + b * b
+        return math.sqrt(squares)
         # END SOLUTION
 
 The signature, the docstring and the hints stay outside the fence, so they
 survive into the student's copy.  *Stubbing* a region replaces everything
 between (and including) the markers by one line::
 
-        raise NotImplementedError("Lab 04: implement StepLR.get_lr: ...")
+        raise NotImplementedError("Lab 07: implement hypotenuse: The long side of ...")
 
 whose message says what to build: the text of a ``# TODO:`` comment right
 above the region (or inside it), else the region's opening comment, else the
@@ -29,6 +29,14 @@ number and ``# END SOLUTION``.  Anything that looks like a marker but is not
 one, a region inside a region, an END without a BEGIN or a BEGIN without an
 END is an error naming the file and the line, because a malformed region is a
 solution that would silently ship to students.
+
+A *hint* is the other kind of region: lines that deliberately show part of a
+solution to students (a worked line in a tutorial, say).  They are fenced by
+``BEGIN HINT lab NN`` and ``END HINT`` lines, written as ``#`` comments (in
+Python, also inside a docstring or a tutorial's markdown cell) or as
+``<!-- ... -->`` in Markdown; they are never stubbed, and the release's leak
+scan (``release.py``) accepts a line of lab NN's solution there and nowhere
+else.  Hint markers follow the same strict rules as solution markers.
 """
 from __future__ import annotations
 
@@ -44,6 +52,9 @@ BEGIN_MARKER = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION lab (?P<lab>\d\d
 END_MARKER = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")
 LOOKS_LIKE_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION", re.IGNORECASE)
 TODO_COMMENT = re.compile(r"^\s*#\s*TODO:\s*(?P<text>.+?)\s*$")
+HINT_BEGIN = re.compile(r"^\s*(?:# |<!-- )BEGIN HINT lab (?P<lab>\d\d)(?: -->)?[ \t]*$")
+HINT_END = re.compile(r"^\s*(?:# |<!-- )END HINT(?: -->)?[ \t]*$")
+LOOKS_LIKE_HINT = re.compile(r"^\s*(#|<!--)+\s*(BEGIN|END)\s*HINT\b", re.IGNORECASE)
 
 
 class RegionError(ValueError):
@@ -114,6 +125,11 @@ def _hint(lines: list[str], begin: int, end: int, scopes: list[ast.AST]) -> str:
     return "write the missing module-level code"
 
 
+def _dedented(region_body: tuple[str, ...] | list[str], indent: str) -> str:
+    return "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
+                     for line in region_body)
+
+
 def _comment_lines(text: str, path: Path) -> set[int]:
     """0-based numbers of the lines that are a comment alone (not text inside a string)."""
     try:
@@ -162,16 +178,58 @@ def parse_source(text: str, path: Path | str) -> list[Region]:
         raise RegionError(f"{path}:{error.lineno}: cannot parse the file: {error.msg}") from None
     for begin, end, match in spans:
         scopes = _enclosing_scopes(tree, begin + 1)
+        body = tuple(lines[begin + 1:end])
+        hint = _hint(lines, begin, end, scopes)
         regions.append(Region(path=path, lab=int(match.group("lab")), begin=begin + 1,
-                              end=end + 1, indent=match.group("indent"),
-                              body=tuple(lines[begin + 1:end]),
-                              hint=_hint(lines, begin, end, scopes)))
+                              end=end + 1, indent=match.group("indent"), body=body, hint=hint))
     return regions
 
 
 def parse_file(path: Path | str) -> list[Region]:
     path = Path(path)
     return parse_source(path.read_text(encoding="utf-8"), path)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Lines ``begin``..``end`` (1-based, the markers) of ``path`` that may show lab ``lab``'s code."""
+
+    path: Path
+    lab: int
+    begin: int
+    end: int
+
+
+def parse_hints(text: str, path: Path | str) -> list[Hint]:
+    """Every hint region of one file's text (any text file); malformed ones raise RegionError.
+
+    Hint markers are read line by line, not as Python tokens: a hint may sit in
+    a docstring or in Markdown, and a hint marker changes no code.
+    """
+    path = Path(path)
+    if "HINT" not in text.upper():
+        return []
+    hints: list[Hint] = []
+    open_at: int | None = None
+    open_lab = 0
+    for index, line in enumerate(text.splitlines()):
+        begin, end = HINT_BEGIN.match(line), HINT_END.match(line)
+        if begin:
+            if open_at is not None:
+                raise RegionError(f"{path}:{index + 1}: BEGIN HINT inside the hint opened at "
+                                  f"line {open_at + 1}; hints cannot nest")
+            open_at, open_lab = index, int(begin.group("lab"))
+        elif end:
+            if open_at is None:
+                raise RegionError(f"{path}:{index + 1}: END HINT without a BEGIN HINT")
+            hints.append(Hint(path, open_lab, open_at + 1, index + 1))
+            open_at = None
+        elif LOOKS_LIKE_HINT.match(line):
+            raise RegionError(f"{path}:{index + 1}: malformed hint marker {line.strip()!r}; "
+                              "write '# BEGIN HINT lab NN' (two digits) or '# END HINT'")
+    if open_at is not None:
+        raise RegionError(f"{path}:{open_at + 1}: BEGIN HINT without an END HINT")
+    return hints
 
 
 def tracked_files(root: Path) -> list[Path]:
@@ -204,8 +262,7 @@ def find_regions(root: Path, labs: set[int] | None = None) -> dict[Path, list[Re
 
 def _module_level_stub(region: Region, message: str) -> list[str]:
     """Definitions that keep a module importable: raising functions, ``None`` names."""
-    body = "\n".join(line[len(region.indent):] if line.startswith(region.indent) else line
-                     for line in region.body)
+    body = _dedented(region.body, region.indent)
     stub: list[str] = []
     for statement in ast.parse(body).body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -50,9 +50,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     ``error_if_nonfinite=True``, a NaN or infinite norm raises a RuntimeError
     instead of being used to scale (which would turn the gradients into NaN).
 
-    To write: ``total_norm`` (a Python float) over all arrays in ``gradients``,
-    and ``clip_coefficient = max_norm / (total_norm + 1e-6)``.  Hint:
-    ``np.abs(g, dtype=np.float64)`` computes in float64 without changing ``g``.
+    To write: ``total_norm`` (a Python float) over all arrays in ``gradients``;
+    the lines after it scale by ``clip_coefficient = max_norm / (total_norm + 1e-6)``.
+    Hint: ``np.abs(g, dtype=np.float64)`` computes in float64 without changing ``g``.
     """
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not (norm_type > 0):
@@ -66,8 +66,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     else:
         total_norm = sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type))
                          for g in gradients) ** (1.0 / norm_type)
-    clip_coefficient = max_norm / (total_norm + 1e-6)
     # END SOLUTION
+    clip_coefficient = max_norm / (total_norm + 1e-6)
     if error_if_nonfinite and not math.isfinite(total_norm):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} for gradients from "
