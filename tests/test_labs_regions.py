@@ -109,6 +109,57 @@ def test_every_region_in_the_repository_parses_and_every_stub_compiles():
         assert all(stub.args[0].value.startswith("Lab ") for stub in stubs)
 
 
+MIDDLE = textwrap.dedent('''\
+    def spread(values, width):
+        """Every value repeated ``width`` times, and the total."""
+        table = {}
+        # TODO: the repeated list, and each value's count in table
+        # BEGIN SOLUTION lab 05
+        repeated = [value for value in values for _ in range(width)]
+        for value in values:
+            table[value] = table.get(value, 0) + width
+        unused = len(repeated)
+        # END SOLUTION
+        total = sum(value for value in repeated)
+        return repeated, total, table, [value for value in values]
+
+
+    def whole(values):
+        """The sum."""
+        # BEGIN SOLUTION lab 05
+        result = sum(values)
+        return result
+        # END SOLUTION
+''')
+
+
+def test_a_stub_in_the_middle_of_a_function_names_what_the_rest_needs():
+    first, second = parse_source(MIDDLE, "middle.py")
+    # `repeated` and `table` are read below; `unused` and the loop's `value` are not
+    # (the comprehensions below bind a `value` of their own).
+    assert first.hint == ("spread: the repeated list, and each value's count in table; define "
+                          "repeated and fill table, which the code below uses")
+    assert second.hint == "implement whole: The sum."  # the region is the whole function
+    namespace = run_stubbed_source(MIDDLE, {5})
+    with pytest.raises(NotImplementedError, match="define repeated and fill table, which the code"):
+        namespace["spread"]([1], 2)
+
+
+def test_the_stubs_of_the_repository_name_what_the_rest_of_their_function_needs():
+    hints = [region.hint for found in find_regions(ROOT).values() for region in found]
+    assert [hint for hint in hints if hint.startswith("check_matmul_shapes: ")] == [
+        "check_matmul_shapes: the two inner sizes that must agree (a 1-D b is a column: its only "
+        "size); define inner_a and inner_b, which the code below uses"]
+    assert [hint for hint in hints if hint.startswith("implement im2col: ")][0].endswith(
+        "zeros where padded; fill cols, which the code below uses")
+
+
+def run_stubbed_source(source: str, labs: set) -> dict:
+    namespace: dict = {}
+    exec(compile(stub_source(source, "middle.py", labs), "middle.py", "exec"), namespace)
+    return namespace
+
+
 def test_hints_are_found_in_comments_docstrings_and_markdown():
     text = textwrap.dedent('''\
         def f():

@@ -19,7 +19,11 @@ between (and including) the markers by one line::
 
 whose message says what to build: the text of a ``# TODO:`` comment right
 above the region (or inside it), else the region's opening comment, else the
-name and docstring summary of the function that holds it.  A region at module
+name and docstring summary of the function that holds it.  A region that is
+only part of a function also names what the lines after it need from it: the
+variables it assigns (``define total_norm and clip_coefficient``) or the
+containers it fills (``fill first, last and aliases``) that those lines read.
+A region at module
 or class level cannot raise (importing the module would fail), so there each
 ``def`` becomes a function that raises and each assigned name becomes
 ``None``: the module still imports and the student sees which names to write.
@@ -130,6 +134,64 @@ def _dedented(region_body: tuple[str, ...] | list[str], indent: str) -> str:
                      for line in region_body)
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _reads_after(node: ast.AST, end: int, shadowed: frozenset[str] = frozenset()) -> set[str]:
+    """Names read on lines after ``end`` under ``node``, except where a comprehension,
+    lambda or nested function binds its own variable of that name."""
+    own: set[str] = set()
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        own = {name.id for generator in node.generators for name in ast.walk(generator.target)
+               if isinstance(name, ast.Name)}
+    elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+        own = {argument.arg for argument in ast.walk(node.args) if isinstance(argument, ast.arg)}
+    shadowed = shadowed | own
+    found = set()
+    if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.lineno > end
+            and node.id not in shadowed):
+        found.add(node.id)
+    for child in ast.iter_child_nodes(node):
+        found |= _reads_after(child, end, shadowed)
+    return found
+
+
+def _what_the_rest_needs(body: str, function: ast.AST, end: int) -> str:
+    """What the lines after a region (``end``: its END line) read of what it writes.
+
+    ``define x and y`` for names the region assigns, ``fill d`` for containers
+    it stores into (``d[key] = ...``), each only if the rest of ``function``
+    reads it; empty when the region is the whole story (it returns, or nothing
+    after it looks at what it made).
+    """
+    try:
+        statements = ast.parse(body)
+    except SyntaxError:
+        return ""
+    defined: list[tuple[int, int, str]] = []
+    filled: list[tuple[int, int, str]] = []
+    for node in ast.walk(statements):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.append((node.lineno, node.col_offset, node.id))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.append((node.lineno, node.col_offset, node.name))
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                filled.append((node.lineno, node.col_offset, base.id))
+    read_later = _reads_after(function, end)
+    names = [name for *_, name in sorted(defined)]
+    defines = [name for name in dict.fromkeys(names) if name in read_later]
+    fills = [name for *_, name in sorted(filled)]
+    fills = [name for name in dict.fromkeys(fills) if name in read_later and name not in defines]
+    parts = ([f"define {_and(defines)}"] if defines else []) + (
+        [f"fill {_and(fills)}"] if fills else [])
+    return "; " + " and ".join(parts) + ", which the code below uses" if parts else ""
+
+
 def _comment_lines(text: str, path: Path) -> set[int]:
     """0-based numbers of the lines that are a comment alone (not text inside a string)."""
     try:
@@ -180,6 +242,9 @@ def parse_source(text: str, path: Path | str) -> list[Region]:
         scopes = _enclosing_scopes(tree, begin + 1)
         body = tuple(lines[begin + 1:end])
         hint = _hint(lines, begin, end, scopes)
+        if scopes and isinstance(scopes[-1], (ast.FunctionDef, ast.AsyncFunctionDef)):
+            needs = _what_the_rest_needs(_dedented(body, match.group("indent")), scopes[-1], end + 1)
+            hint = hint.rstrip(".") + needs if needs else hint
         regions.append(Region(path=path, lab=int(match.group("lab")), begin=begin + 1,
                               end=end + 1, indent=match.group("indent"), body=body, hint=hint))
     return regions
