@@ -90,52 +90,79 @@ def test_raises_accepts_subclasses_and_checks_the_message():
 
 # ---- expect, in its three modes ---------------------------------------------------------
 
-def test_assert_mode_fails_at_once_with_the_reason(monkeypatch):
-    monkeypatch.delenv(expect.MODE_VARIABLE, raising=False)
-    expect.close(tinytorch.tensor([1.0, 2.0]), np.array([1.0, 2.0]))
-    with pytest.raises(AssertionError, match=r"the sum: Mismatched elements: 1 / 2"):
-        expect.close(np.array([1.0, 2.5]), np.array([1.0, 2.0]), what="the sum")
-    with pytest.raises(AssertionError, match="expected ValueError to be raised, got KeyError"):
-        with expect.raises(ValueError):
-            raise KeyError("x")
-    with expect.raises(ValueError, match="bad") as caught:
-        raise ValueError("a bad value")
-    assert str(caught.value) == "a bad value"
-    assert expect.take_records() == []
-
-
-def test_reference_mode_asserts_and_records_the_answer(monkeypatch):
+@pytest.fixture
+def reference_key(monkeypatch):
+    """The answer key entry of a small probe, made in reference mode."""
     monkeypatch.setenv(expect.MODE_VARIABLE, "reference")
-    expect.take_records()
-    expect.equal((2, 3), (2, 3), what="the shape")
-    with expect.raises(RuntimeError, match="cannot"):
-        raise RuntimeError("cannot be multiplied")
-    with pytest.raises(AssertionError):
-        expect.true(False, "never")
-    records = expect.take_records()
-    assert [r["kind"] for r in records] == ["equal", "raises", "equal"]
-    assert checks.decode(records[0]["expected"]) == roundtrip((2, 3))
-    assert checks.decode(records[1]["expected"]) == {"type": "RuntimeError", "match": "cannot"}
-    assert "actual" not in records[0]
+    expect.begin("t.py::probe", None)
+    probe(np.array([1.0, 2.0]))
+    return {"checks": expect.take_records()}
+
+
+def probe(result, error=ValueError("a bad value")):
+    expect.value(result, rtol=1e-7, what="the sum")
+    expect.value(result.shape, what="the shape")
+    with expect.raises(ValueError, match="bad", what="the error"):
+        if error is not None:
+            raise error
+
+
+def test_reference_mode_records_the_answers(reference_key):
+    kinds = [check["kind"] for check in reference_key["checks"]]
+    assert kinds == ["close", "equal", "raises"]
+    np.testing.assert_array_equal(checks.decode(reference_key["checks"][0]["expected"]), [1, 2])
+    assert checks.decode(reference_key["checks"][2]["expected"]) == {"type": "ValueError",
+                                                                     "match": "bad"}
+
+
+def test_reference_mode_requires_the_reference_to_raise(monkeypatch):
+    monkeypatch.setenv(expect.MODE_VARIABLE, "reference")
+    expect.begin("t.py::probe", None)
+    with pytest.raises(AssertionError, match="the error: expected ValueError to be raised"):
+        probe(np.array([1.0]), error=None)
+
+
+def test_assert_mode_compares_with_the_key_at_once(monkeypatch, reference_key):
+    monkeypatch.delenv(expect.MODE_VARIABLE, raising=False)
+    expect.begin("t.py::probe", reference_key)
+    probe(tinytorch.tensor([1.0, 2.0], dtype=np.float64))
+    expect.begin("t.py::probe", reference_key)
+    with pytest.raises(AssertionError, match=r"the sum: Mismatched elements: 1 / 2"):
+        probe(np.array([1.0, 2.5]))
+    expect.begin("t.py::probe", reference_key)
+    with pytest.raises(AssertionError, match="the error: expected ValueError to be raised, "
+                                             "got KeyError"):
+        probe(np.array([1.0, 2.0]), error=KeyError("x"))
+    expect.begin("t.py::probe", None)
+    with pytest.raises(AssertionError, match="no answer key for this test"):
+        probe(np.array([1.0, 2.0]))
 
 
 def test_record_mode_records_what_was_produced_and_never_fails(monkeypatch):
     monkeypatch.setenv(expect.MODE_VARIABLE, "record")
-    expect.take_records()
-    expect.close(np.array([9.0]), np.array([1.0]))          # wrong, but not judged here
-    with expect.raises(ValueError):
-        pass                                                  # nothing raised: recorded
-    with expect.raises(ValueError):
-        raise KeyError("wrong kind")                          # swallowed and recorded
-    expect.equal(object(), 1)                                 # cannot be encoded: recorded
+    expect.begin("t.py::probe", None)
+    probe(np.array([9.0]), error=KeyError("wrong kind"))      # wrong, but not judged here
+    expect.value(object())                                    # cannot be encoded: recorded
     with pytest.raises(KeyboardInterrupt):
         with expect.raises(ValueError):
             raise KeyboardInterrupt                           # not the test's to swallow
     records = expect.take_records()
-    assert [r["kind"] for r in records] == ["close", "raises", "raises", "equal"]
+    assert [r["kind"] for r in records] == ["close", "equal", "raises", "equal"]
     assert all("expected" not in r for r in records)
     assert checks.decode(records[2]["actual"])["raised"][0] == "KeyError"
     assert "cannot be checked" in checks.decode(records[3]["actual"])
+
+
+def test_a_record_judged_against_the_key_gives_the_verdict_of_assert_mode(monkeypatch,
+                                                                          reference_key):
+    monkeypatch.setenv(expect.MODE_VARIABLE, "record")
+    for result, error, passes in [(np.array([1.0, 2.0]), ValueError("bad"), True),
+                                  (np.array([1.0, 2.5]), ValueError("bad"), False),
+                                  (np.array([1.0, 2.0]), None, False)]:
+        expect.begin("t.py::probe", None)
+        probe(result, error)
+        submitted = {"checks": expect.take_records(), "completed": True}
+        assert judge_test(reference_key, submitted).passed is passes
 
 
 # ---- the verdict --------------------------------------------------------------------------
