@@ -18,15 +18,15 @@ def summed_by_broadcast_position(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 @pytest.mark.parametrize("grad_shape, shape", [
-    ((32, 10), (10,)),            # a bias added to every row
-    ((4, 3, 5), (3, 1)),          # a new leading axis and a stretched one
-    ((2, 3), (1, 1)),
-    ((6, 1, 4), (6, 1, 1)),       # the size-1 axis that broadcasting left alone stays
+    pytest.param((32, 10), (10,), id="a bias added to every row"),
+    pytest.param((4, 3, 5), (3, 1), id="a new leading axis and a stretched one"),
+    pytest.param((2, 3), (1, 1), id="a matrix summed down to 1x1"),
+    pytest.param((6, 1, 4), (6, 1, 1), id="a size-1 axis that broadcasting left alone stays"),
 ])
 def test_unbroadcast_sums_the_broadcast_axes(grad_shape, shape):
     grad = np.random.default_rng(0).standard_normal(grad_shape)
     result = unbroadcast(grad, shape)
-    assert result.shape == shape
+    assert result.shape == shape, f"expected shape {shape}, got {result.shape}"
     np.testing.assert_allclose(result, summed_by_broadcast_position(grad, shape), rtol=1e-12)
 
 
@@ -38,7 +38,7 @@ def test_unbroadcast_of_an_unbroadcast_gradient_is_unchanged():
 def test_expand_replaces_minus_one_by_the_input_size():
     column = tinytorch.tensor([[1.0], [2.0], [3.0]])
     expanded = column.expand(2, -1, 4)
-    assert expanded.shape == (2, 3, 4)
+    assert expanded.shape == (2, 3, 4), f"expected shape (2, 3, 4), got {expanded.shape}"
     np.testing.assert_array_equal(expanded.numpy(), np.broadcast_to(column.numpy(), (2, 3, 4)))
 
 

@@ -77,7 +77,11 @@ def test_divide_with_broadcasting():
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
-def test_exp_and_log():
-    for analytic, numeric in gradients(lambda x: (x.exp() * 0.5 + x.log()).sum(),
-                                       rng.uniform(0.5, 2.0, (3, 3))):
+def test_exp():
+    for analytic, numeric in gradients(lambda x: (x.exp() * 0.5).sum(), rng.uniform(0.5, 2.0, (3, 3))):
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_log():
+    for analytic, numeric in gradients(lambda x: x.log().sum(), rng.uniform(0.5, 2.0, (3, 3))):
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)

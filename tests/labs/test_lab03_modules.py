@@ -28,11 +28,13 @@ def test_assigning_parameters_and_modules_registers_them():
     assert model.note == "plain attributes are not parameters"
 
 
-def test_state_dict_has_dotted_names_and_load_state_dict_copies_values():
+def test_state_dict_has_dotted_names_in_registration_order():
+    assert list(TwoLayers().state_dict()) == ["scale", "first.weight", "first.bias", "second.weight"]
+
+
+def test_load_state_dict_copies_values():
     model, other = TwoLayers(), TwoLayers()
-    state = model.state_dict()
-    assert list(state) == ["scale", "first.weight", "first.bias", "second.weight"]
-    other.load_state_dict(state)
+    other.load_state_dict(model.state_dict())
     for (name, mine), (_, theirs) in zip(model.named_parameters(), other.named_parameters()):
         np.testing.assert_array_equal(mine.data, theirs.data, err_msg=name)
 
@@ -49,7 +51,7 @@ def test_relu_keeps_the_positive_part():
     np.testing.assert_array_equal(nn.ReLU()(tinytorch.tensor(x)).data, np.maximum(x, 0))
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"], ids=lambda name: f"reduction {name}")
 def test_mse_loss(reduction):
     rng = np.random.default_rng(1)
     prediction, target = rng.standard_normal((2, 6, 3))

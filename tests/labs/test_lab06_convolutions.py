@@ -114,30 +114,45 @@ def test_col2im_adds_every_column_entry_back_onto_its_pixel():
                                            f"{padding}, dilation {dilation}")
 
 
-def test_conv2d_layer_forward_and_backward_match_the_definition():
+# One layer with everything uneven: a 3x2 kernel, stride (2, 1), padding 1, dilation (1, 2).
+LAYER_STRIDE, LAYER_PADDING, LAYER_DILATION = (2, 1), (1, 1), (1, 2)
+
+
+def conv2d_layer_run():
+    """The layer, its input, its output, and a random output gradient sent back through it."""
     tinytorch.manual_seed(0)
-    layer = nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2),
+    layer = nn.Conv2d(3, 4, (3, 2), stride=LAYER_STRIDE, padding=1, dilation=LAYER_DILATION,
                       dtype=np.float64)
     generator = np.random.default_rng(2)
-    x_data = generator.standard_normal((2, 3, 7, 6))
-    x = tinytorch.tensor(x_data, requires_grad=True)
+    x = tinytorch.tensor(generator.standard_normal((2, 3, 7, 6)), requires_grad=True)
     out = layer(x)
-    weight, bias = layer.weight.data, layer.bias.data
-    expected = convolve(x_data, weight, (2, 1), (1, 1), (1, 2)) + bias.reshape(1, -1, 1, 1)
-    np.testing.assert_allclose(out.data, expected, atol=1e-12)
-
-    grad_out = generator.standard_normal(expected.shape)
+    grad_out = generator.standard_normal(out.shape)
     (out * tinytorch.tensor(grad_out)).sum().backward()
-    expected_input_grad = convolve_input_gradient(grad_out, weight, x_data.shape, (2, 1),
-                                                  (1, 1), (1, 2))
-    np.testing.assert_allclose(x.grad.data, expected_input_grad, atol=1e-12)
+    return layer, x, out, grad_out
+
+
+def test_conv2d_layer_forward_matches_the_definition():
+    layer, x, out, _ = conv2d_layer_run()
+    expected = convolve(x.data, layer.weight.data, LAYER_STRIDE, LAYER_PADDING, LAYER_DILATION)
+    np.testing.assert_allclose(out.data, expected + layer.bias.data.reshape(1, -1, 1, 1), atol=1e-12)
+
+
+def test_conv2d_layer_input_gradient_matches_the_definition():
+    layer, x, _, grad_out = conv2d_layer_run()
+    expected = convolve_input_gradient(grad_out, layer.weight.data, x.shape, LAYER_STRIDE,
+                                       LAYER_PADDING, LAYER_DILATION)
+    np.testing.assert_allclose(x.grad.data, expected, atol=1e-12)
+
+
+def test_conv2d_layer_weight_and_bias_gradients_match_the_definition():
+    layer, x, _, grad_out = conv2d_layer_run()
     # d out[n, o, y, x] / d weight[o, c, i, j] is the input under tap (i, j), so the
     # weight gradient of tap (i, j) correlates grad_out with that tap's slice.
-    padded = np.pad(x_data, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    expected_weight_grad = np.zeros_like(weight)
+    padded = np.pad(x.data, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected_weight_grad = np.zeros_like(layer.weight.data)
     for i in range(3):
         for j in range(2):
-            rows, columns = tap_slices((i, j), grad_out.shape[2:], (2, 1), (1, 2))
+            rows, columns = tap_slices((i, j), grad_out.shape[2:], LAYER_STRIDE, LAYER_DILATION)
             expected_weight_grad[:, :, i, j] = np.einsum(
                 "nohw,nchw->oc", grad_out, padded[:, :, rows, columns])
     np.testing.assert_allclose(layer.weight.grad.data, expected_weight_grad, atol=1e-12)

@@ -9,8 +9,13 @@ from tinytorch.quant.convert import _columns_in_nhwc_order
 from tinytorch.quant.observers import activation_qparams, weight_qparams
 
 
-@pytest.mark.parametrize("low, high", [(-1.0, 3.0), (0.0, 6.0), (-4.0, -1.0), (0.5, 2.0),
-                                       (-0.25, 0.25)])
+@pytest.mark.parametrize("low, high", [
+    pytest.param(-1.0, 3.0, id="a range from -1 to 3"),
+    pytest.param(0.0, 6.0, id="a range from 0 to 6"),
+    pytest.param(-4.0, -1.0, id="only negative values, -4 to -1"),
+    pytest.param(0.5, 2.0, id="only positive values, 0.5 to 2"),
+    pytest.param(-0.25, 0.25, id="a narrow range around 0"),
+])
 def test_activation_qparams(low, high):
     scale, zero_point = activation_qparams(low, high)
     lo, hi = min(low, 0.0), max(high, 0.0)

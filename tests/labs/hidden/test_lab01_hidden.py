@@ -9,7 +9,7 @@ from tinytorch.ops.arithmetic import unbroadcast
 def test_unbroadcast_to_a_scalar_shape_sums_everything():
     grad = np.arange(24.0).reshape(2, 3, 4)
     result = unbroadcast(grad, ())
-    assert np.shape(result) == ()
+    assert np.shape(result) == (), f"expected shape (), got {np.shape(result)}"
     assert float(result) == pytest.approx(grad.sum())
 
 

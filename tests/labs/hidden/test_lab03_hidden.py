@@ -11,7 +11,9 @@ def test_a_small_network_gives_every_weight_a_gradient():
     x = tinytorch.tensor(np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32))
     F.mse_loss(model(x), tinytorch.zeros(5, 1)).backward()
     for name, param in model.named_parameters():
-        assert param.grad is not None and param.grad.shape == param.shape, name
+        assert param.grad is not None, f"{name} has no gradient"
+        assert param.grad.shape == param.shape, \
+            f"{name}: expected gradient shape {param.shape}, got {param.grad.shape}"
 
 
 def test_nested_modules_appear_in_the_state_dict():
