@@ -16,14 +16,44 @@
 # vector of biases to every row of a matrix — and at what broadcasting means
 # for gradients.
 #
-# Read along in `tinytorch/tensor.py` and `tinytorch/ops/arithmetic.py`.
+# Read along in `tinytorch/tensor.py`, `tinytorch/ops/arithmetic.py`,
+# `tinytorch/ops/shape.py` and `tinytorch/ops/matmul.py`.
 
 # %%
 import numpy as np
 
 import tinytorch
+from tinytorch.labs.notebook import print_solution_regions
+from tinytorch.ops.arithmetic import unbroadcast
 
 tinytorch.manual_seed(0)
+
+# %% [markdown]
+# ## Where you write code
+# Three functions, each with a worked example here (the stub's message and the
+# docstring above it say what to build):
+#
+# - `unbroadcast(grad, shape)` in `tinytorch/ops/arithmetic.py`: sum a gradient
+#   back down to the shape of an input that broadcasting stretched. A gradient
+#   of shape (4, 3) for an input of shape (3,) is summed over axis 0 (the axis
+#   broadcasting added); for an input of shape (3, 1), a (4, 3, 5) gradient is
+#   summed over axis 0 (added) and over axis 2 (stretched from size 1), which
+#   keeps its size 1: the result has shape (3, 1).
+# - `expand` in `tinytorch/ops/shape.py`: the target shape, in which each -1
+#   means "keep the input's size on this axis". Expanding a (3, 1) tensor with
+#   sizes (2, -1, 4): the result has one new leading axis, so its axis 1 is the
+#   input's axis 0, of size 3, and the target is (2, 3, 4).
+# - `check_matmul_shapes` in `tinytorch/ops/matmul.py`: the two inner sizes
+#   that must agree. For (2, 3) @ (3, 5) they are 3 (the last size of the first
+#   shape) and 3 (the second-to-last of the second); a 1-D second operand of
+#   shape (3,) is a column, so its only size, 3, is the one compared.
+#
+# `tinytorch grade 01` runs this lab's tests on your code. The cell below asks
+# the source where the three are (in your copy: the
+# `NotImplementedError("Lab 01: ...")` each became).
+
+# %%
+print_solution_regions(1)
 
 # %% [markdown]
 # ## Dtypes follow PyTorch
@@ -49,32 +79,66 @@ print((x * column).shape)  # (4, 3): row i is scaled by column[i]
 print((column + b).shape)  # (4, 3): an outer sum
 
 # %% [markdown]
-# ## Broadcasting in the backward pass
-# `b` was used four times (once per row), so its gradient is the sum of four
-# contributions. TinyTorch's `unbroadcast` sums the stretched axes back down.
+# `expand` broadcasts on request: the result is a view of the same numbers,
+# exactly what `np.broadcast_to` gives.
 
 # %%
-x = tinytorch.randn(4, 3, requires_grad=True)
-b = tinytorch.zeros(3, requires_grad=True)
-(x + b).sum().backward()
-print("grad of b:", b.grad.data)  # [4. 4. 4.]: one per row
-assert np.array_equal(b.grad.data, [4.0, 4.0, 4.0])
+small = tinytorch.tensor([[1.0], [2.0], [3.0]])
+expanded = small.expand(2, -1, 4)
+print(expanded.shape)
+assert np.array_equal(expanded.numpy(), np.broadcast_to(small.numpy(), (2, 3, 4)))
 
 # %% [markdown]
-# ## Check a gradient yourself
-# `gradcheck` compares autograd with central differences in float64: the test
-# every operation in TinyTorch passes.
+# ## Broadcasting in the backward pass
+# In `x + b`, `b` was used four times (once per row). In Lab 02 the backward
+# pass hands every operation the gradient of its output; `b`'s share is the sum
+# of the four rows' contributions. Summing the stretched axes back down is
+# `unbroadcast`'s job:
 
 # %%
-from tinytorch.autograd import gradcheck
+grad_of_sum = np.ones((4, 3))  # d(sum of x + b) / d(x + b): one per element
+print("grad of b:", unbroadcast(grad_of_sum, (3,)))  # [4. 4. 4.]: one per row
+assert np.array_equal(unbroadcast(grad_of_sum, (3,)), [4.0, 4.0, 4.0])
+print("shape for a (3, 1) input:", unbroadcast(np.ones((4, 3, 5)), (3, 1)).shape)
 
-a = tinytorch.randn(2, 3, dtype=tinytorch.float64, requires_grad=True)
-c = tinytorch.randn(3, dtype=tinytorch.float64, requires_grad=True)
-print("gradcheck:", gradcheck(lambda a, c: (a * c + c).exp().sum(dim=0), (a, c)))
+# %% [markdown]
+# Why a sum is the right answer: broadcasting copies, and the derivative of a
+# copy hands every copy's gradient back to the original. Put differently,
+# `unbroadcast` is the *adjoint* of `np.broadcast_to`: for any gradient `g` of
+# the big shape and any `v` of the small one,
+# `sum(g * broadcast_to(v)) == sum(unbroadcast(g) * v)`. Numpy alone checks it:
+
+# %%
+generator = np.random.default_rng(0)
+for big, small_shape in [((4, 3), (3,)), ((4, 3, 5), (3, 1)), ((2, 6, 1, 4), (6, 1, 1))]:
+    g = generator.standard_normal(big)
+    v = generator.standard_normal(small_shape)
+    left = np.sum(g * np.broadcast_to(v, big))
+    right = np.sum(unbroadcast(g, small_shape) * v)
+    print(f"{str(big):>14} -> {str(small_shape):9} {left:+.6f} {right:+.6f}")
+    assert np.isclose(left, right)
+
+# %% [markdown]
+# ## Matrix products check their shapes
+# `@` follows numpy: a 1-D right operand is a column, and the inner sizes must
+# agree. When they do not, the error names both shapes, as PyTorch's does.
+
+# %%
+a = tinytorch.ones(2, 3)
+print((a @ tinytorch.ones(3)).shape, (a @ tinytorch.ones(3, 5)).shape)
+try:
+    a @ tinytorch.ones(4, 5)
+except RuntimeError as error:
+    print("RuntimeError:", error)
 
 # %% [markdown]
 # ## Exercise ideas
 # 1. Predict the shape of `tinytorch.ones(5, 1, 3) + tinytorch.ones(4, 1)`, then check.
 # 2. Why does `tinytorch.ones(3) + tinytorch.ones(4)` fail? Read the error.
-# 3. Write `unbroadcast(grad, shape)` yourself and compare with
-#    `tinytorch.ops.arithmetic.unbroadcast` on random shapes.
+# 3. Extend the adjoint check above to random pairs of shapes: draw a small
+#    shape, make the big one by stretching some of its size-1 axes and adding
+#    leading axes, and compare both sides. Does your `unbroadcast` pass for a
+#    small shape of `()`, a single number?
+# 4. `expand` and `np.broadcast_to` should agree on every valid request: compare
+#    them on a few, including -1 in several places, and read what each says
+#    about an invalid one.

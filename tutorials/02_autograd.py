@@ -51,10 +51,28 @@ tinytorch.manual_seed(0)
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 02: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Six places, each with a worked example here (the stub's message and the
+# docstring or `# TODO:` line above it say what to build):
+#
+# - `topological_order(root)` in `tinytorch/autograd/engine.py`: every tensor
+#   reachable from `root` that needs a gradient, each one before the tensors it
+#   was computed from. For `y = w * x` and `loss = y.sum()`, where only `w`
+#   requires a gradient, the order is `loss`, `y`, `w` (`x` needs none).
+# - `backward` in `tinytorch/autograd/engine.py`, the lines that hand an
+#   input its gradient: add it into `pending`, the running totals by tensor.
+#   In `z = x * x`, `Mul.backward` returns two gradients for the same `x`
+#   (each `x * grad`); `pending` must end up with their sum, `2 * x * grad`.
+# - `Mul.backward` and `Div.backward` in `tinytorch/ops/arithmetic.py`: for
+#   a = 2, b = 3 and an incoming gradient of 1, `a * b` sends back (3, 2) and
+#   `a / b` sends back (1/3, -2/9); with broadcast inputs each gradient is
+#   `unbroadcast` to its input's shape (Lab 01).
+# - `Exp.backward` and `Log.backward` in `tinytorch/ops/pointwise.py`: at x = 2
+#   with an incoming gradient g, exp sends back g * e^2 (the output, which
+#   `forward` saved) and log sends back g / 2.
+#
+# `tinytorch grade 02` runs this lab's tests on your code. The cell below asks
+# the source where the six are (in your copy: the
+# `NotImplementedError("Lab 02: ...")` each became).
 
 # %%
 print_solution_regions(2)

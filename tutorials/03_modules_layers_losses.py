@@ -41,10 +41,33 @@ from tinytorch.nn import functional as F
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 03: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Six places, each with a worked example here (the stub's message and the
+# docstring or `# TODO:` line above it say what to build):
+#
+# - `Module.__setattr__` in `tinytorch/nn/module.py`, the branch for a
+#   `Parameter` or a `Module`: after `self.fc = nn.Linear(2, 3)`,
+#   `self._modules["fc"]` is that layer and `model.parameters()` finds its
+#   weight and bias. Assigning a `Parameter` to the same name later must leave
+#   `fc` in `_parameters` only (`self._forget(name)` drops the old entry).
+# - `Module._tensors_by_name` in `tinytorch/nn/module.py`: what `state_dict`
+#   holds. For `nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))`
+#   the keys are `0.weight`, `0.bias`, `2.weight`, `2.bias` (the ReLU has none);
+#   a `BatchNorm2d` adds its running statistics, which are buffers.
+# - `mse_loss` in `tinytorch/ops/loss.py`: for input (1, 2, 3) and target
+#   (1, 0, 0) the squared differences are (0, 4, 9): 13/3 with
+#   `reduction="mean"`, 13 with `"sum"`, the three numbers with `"none"`.
+# - `Linear.forward` in `tinytorch/ops/matmul.py`: `x` of shape (5, 2) and a
+#   weight of shape (3, 2) (PyTorch's layout: out by in) give an output of
+#   shape (5, 3), each row the input row times the transposed weight, plus the
+#   bias when there is one.
+# - `ReLU.forward` in `tinytorch/ops/pointwise.py`: (-1, 0, 2) becomes (0, 0, 2).
+# - `log_softmax_array` in `tinytorch/ops/softmax.py`: (1000, 1000) along its
+#   only axis gives (-log 2, -log 2), about (-0.693, -0.693), with no overflow
+#   on the way, although e^1000 is far beyond any float.
+#
+# `tinytorch grade 03` runs this lab's tests on your code. The cell below asks
+# the source where the six are (in your copy: the
+# `NotImplementedError("Lab 03: ...")` each became).
 
 # %%
 print_solution_regions(3)

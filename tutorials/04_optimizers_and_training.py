@@ -44,15 +44,35 @@ from tinytorch.datasets import load_digits
 from tinytorch.labs.notebook import print_solution_regions, show
 from tinytorch.models import digits_mlp
 from tinytorch.training import evaluate, train_epoch
-from tinytorch.utils.data import DataLoader, TensorDataset
 
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 04: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Six functions; the stub's message and the docstring above each say what to
+# build, and here is a worked example of each:
+#
+# - `SGD.update` in `tinytorch/optim/sgd.py`: one step for one parameter. With
+#   lr 0.1 and momentum 0.9, a weight 1.0 whose gradient is 2.0 twice in a row
+#   moves to 1.0 - 0.1 * 2.0 = 0.8 (the buffer starts as the gradient, 2.0),
+#   then to 0.8 - 0.1 * (0.9 * 2.0 + 2.0) = 0.42.
+# - `Adam.update` in `tinytorch/optim/adam.py`: on the first step the bias
+#   corrections turn the running averages back into g and g^2, so the step is
+#   lr * g / (|g| + eps), about lr against the gradient's sign: with lr 0.1 a
+#   weight 1.0 moves to 0.9 (to 8 digits) for a gradient of 2.0 and for one of 2000.
+# - `StepLR.get_lr` and `CosineAnnealingLR.get_lr` in
+#   `tinytorch/optim/lr_scheduler.py`: the rate for the current epoch. StepLR
+#   with base rate 0.1, step_size 20, gamma 0.3 gives 0.1 for epochs 0-19,
+#   0.03 for epochs 20-39, 0.009 after; CosineAnnealingLR with T_max 60 and
+#   eta_min 0 gives 0.1 at epoch 0, 0.05 at epoch 30 and 0 at epoch 60.
+# - `clip_grad_norm_` and `clip_grad_value_` in `tinytorch/nn/utils/clip_grad.py`:
+#   gradients (3, 4) and (12,) have a joint L2 norm of 13; with max_norm 1
+#   every element is multiplied by about 1/13, and 13 is returned. Clipping
+#   the values at 5 instead turns (3, 4) and (12,) into (3, 4) and (5,).
+#
+# The experiments below draw figures from your code; compare them with the
+# text. `tinytorch grade 04` runs this lab's tests on your code, and the cell
+# below asks the source where the six are (in your copy: the
+# `NotImplementedError("Lab 04: ...")` each became).
 
 # %%
 print_solution_regions(4)
@@ -173,13 +193,24 @@ assert after <= 1.0 + 1e-5
 # %% [markdown]
 # ## Experiment 3: training on handwritten digits
 # `train_epoch` in `tinytorch/training.py` is the loop of this lab: one pass
-# over a `DataLoader`, one optimizer step per batch. Three optimizers train the
-# same MLP (same initial weights, same batches) for a few epochs.
+# over the batches, one optimizer step per batch. Three optimizers train the
+# same MLP (same initial weights, same batches) for a few epochs. The batches
+# are cut by hand here, a shuffled order sliced 32 at a time: Lab 05 writes the
+# `DataLoader` that does this for any dataset.
 
 # %%
+def batches(images, labels, batch_size: int, seed: int | None = None) -> list:
+    """(images, labels) pairs of ``batch_size`` examples, shuffled when a seed is given."""
+    order = np.arange(len(labels.data))
+    if seed is not None:
+        order = np.random.default_rng(seed).permutation(order)
+    return [(tinytorch.tensor(images.data[part]), tinytorch.tensor(labels.data[part]))
+            for part in np.array_split(order, range(batch_size, len(order), batch_size))]
+
+
 train_images, train_labels = load_digits("train")
 test_images, test_labels = load_digits("test")
-test_loader = DataLoader(TensorDataset(test_images, test_labels), batch_size=256)
+test_batches = batches(test_images, test_labels, batch_size=256)
 epochs = 6
 runs = {
     "SGD lr=0.05": lambda p: optim.SGD(p, lr=0.05),
@@ -191,13 +222,12 @@ for name, make_optimizer in runs.items():
     tinytorch.manual_seed(0)
     model = digits_mlp()
     learner = make_optimizer(model.parameters())
-    train_loader = DataLoader(TensorDataset(train_images, train_labels), batch_size=32,
-                              shuffle=True)
     losses, accuracies = [], []
     for epoch in range(epochs):
-        losses.append(train_epoch(model, train_loader, nn.CrossEntropyLoss(), learner,
+        train_batches = batches(train_images, train_labels, batch_size=32, seed=epoch)
+        losses.append(train_epoch(model, train_batches, nn.CrossEntropyLoss(), learner,
                                   show_progress=False))
-        accuracies.append(evaluate(model, test_loader))
+        accuracies.append(evaluate(model, test_batches))
     curves[name] = (losses, accuracies)
     print(f"{name:28} loss {losses[0]:.3f} -> {losses[-1]:.3f}, "
           f"test accuracy {accuracies[-1]:.1%}")

@@ -45,10 +45,22 @@ from tinytorch.utils.data import DataLoader, Dataset, TensorDataset
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 05: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Three functions, each with a worked example here (the stub's message and the
+# docstring above it say what to build):
+#
+# - `_stack_tensors` in `tinytorch/utils/data/dataloader.py`: three float32
+#   tensors of shape (8, 8) become one float32 tensor of shape (3, 8, 8), the
+#   first example first.
+# - `DataLoader.epoch_order`: for 5 examples, `[0 1 2 3 4]` without shuffling;
+#   with `shuffle=True` a permutation such as `[3 0 4 1 2]`, a new one on
+#   every call, drawn from the loader's generator.
+# - `DataLoader.batch_indices`: the order `[3 0 4 1 2]` with `batch_size=2`
+#   is cut into `[3 0]`, `[4 1]` and `[2]`; with `drop_last=True` the short
+#   `[2]` is left out.
+#
+# `tinytorch grade 05` runs this lab's tests on your code. The cell below asks
+# the source where the three are (in your copy: the
+# `NotImplementedError("Lab 05: ...")` each became).
 
 # %%
 print_solution_regions(5)

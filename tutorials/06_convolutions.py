@@ -56,10 +56,18 @@ from tinytorch.utils.data import DataLoader, TensorDataset
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 06: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Five functions; each one's docstring says what to build, how, and gives a
+# worked example:
+#
+# - `output_size`, `im2col` and `col2im` in `kernels/conv2d.py` (imported as
+#   `tinytorch.kernels.conv2d`): how many windows fit, every window's pixels as
+#   a column, and the columns added back onto the image (the gradient of im2col);
+# - `_max_pool_planes` and `_max_pool_backward_planes` in `kernels/pooling.py`:
+#   each window's maximum and where it was, and the gradient sent back there.
+#
+# `tinytorch grade 06` runs this lab's tests on your code. The cell below asks
+# the source where the five are (in your copy: the
+# `NotImplementedError("Lab 06: ...")` each became).
 
 # %%
 print_solution_regions(6)

@@ -52,10 +52,18 @@ from tinytorch.labs.notebook import print_solution_regions, show
 
 # %% [markdown]
 # ## Where you write code
-# This lab's solution regions: the cell below asks the source itself where they
-# are (it finds the `BEGIN SOLUTION` markers, or in your copy the
-# `NotImplementedError("Lab 07: ...")` each region became). Each function's
-# docstring says what to build, how, and gives a worked example.
+# Four functions in `kernels/gemm.py` (imported as `tinytorch.kernels.gemm`);
+# each one's docstring says what to build, how, and gives a worked example:
+#
+# - `_reordered_ikj`: the three loops of a matrix product in i-k-j order;
+# - `_multiply_block`: one block of rows times one block of the inner
+#   dimension, the step the tiled kernels repeat;
+# - `_tiled`: the product one (row tile, inner tile) block at a time;
+# - `_parallel_tiled`: `_tiled` with its row tiles spread over threads.
+#
+# `tinytorch grade 07` runs this lab's tests on your code. The cell below asks
+# the source where the four are (in your copy: the
+# `NotImplementedError("Lab 07: ...")` each became).
 
 # %%
 print_solution_regions(7)

@@ -39,8 +39,14 @@
 # - `tinytorch/quant/fake_quant.py`: `FakeQuantize.forward` and `.backward` (rounding in
 #   the forward pass, the straight-through estimator in the backward pass).
 #
-# Each docstring says what to build and gives a worked example. `tinytorch grade 08` runs
-# this lab's tests on your code. The cell below asks the source where the regions are.
+# The docstrings say what to build; those of `activation_qparams`, `weight_qparams` and
+# `_columns_in_nhwc_order` end with a worked example. Here is one for the third file:
+# with scale 0.5, zero point 0 and the range [-128, 127] (the reals -64 to 63.5),
+# `FakeQuantize.forward` turns x = 0.3 into 0.5 (0.3 / 0.5 = 0.6 rounds to 1) and
+# x = 100 into 63.5 (200 is clamped to 127), and remembers that 100 was outside the
+# range; `.backward` then passes the gradient at 0.3 through unchanged and sends 0 back
+# to 100. `tinytorch grade 08` runs this lab's tests on your code. The cell below asks
+# the source where the regions are.
 
 # %%
 import matplotlib.pyplot as plt
