@@ -1,4 +1,9 @@
-"""Every tutorial runs headless, as a script, on the reference solution, and matches its lab."""
+"""Every tutorial runs headless, as a script, on the reference solution, and matches its lab.
+
+`tinytorch lab verify` runs each tutorial again with every later lab stubbed
+(invariant (c)); here, a repository made up for the purpose shows that it
+notices a tutorial that needs a later lab.
+"""
 import ast
 import os
 import pathlib
@@ -9,7 +14,8 @@ import sys
 import pytest
 
 from tinytorch.labs.regions import _enclosing_scopes, find_regions
-from tinytorch.labs.registry import LABS, Lab
+from tinytorch.labs.registry import LABS, Lab, visible
+from tinytorch.labs.verify import verify
 
 ROOT = pathlib.Path(__file__).parent.parent
 TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
@@ -86,3 +92,29 @@ def test_a_docstring_promised_to_hold_a_worked_example_holds_one(lab):
         for names, docstring in promised:
             assert WORKED_EXAMPLE.search(docstring), (".".join(names), lab.tutorial)
 
+
+def test_lab_verify_runs_each_tutorial_with_the_later_labs_stubbed(tmp_path):
+    (tmp_path / "geometry").mkdir()
+    (tmp_path / "geometry" / "__init__.py").write_text("")
+    (tmp_path / "geometry" / "shapes.py").write_text(
+        "def area(r):\n    # BEGIN SOLUTION lab 01\n    return 3 * r * r\n    # END SOLUTION\n\n\n"
+        "def volume(r):\n    # BEGIN SOLUTION lab 02\n    return 4 * r ** 3\n    # END SOLUTION\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_shapes.py").write_text(
+        "from geometry.shapes import area, volume\n\n"
+        "def test_area():\n    assert area(1) == 3\n\n"
+        "def test_volume():\n    assert volume(1) == 4\n")
+    (tmp_path / "tutorials").mkdir()
+    (tmp_path / "tutorials" / "01_areas.py").write_text(
+        "# %%\nfrom geometry.shapes import area, volume\n\nprint(area(2))\nprint(volume(2))\n")
+    (tmp_path / "tutorials" / "02_volumes.py").write_text(
+        "# %%\nimport matplotlib.pyplot as plt\nfrom geometry.shapes import volume\n\n"
+        "plt.plot([volume(1), volume(2)])\n")  # headless: no display is needed
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    labs = [Lab(1, "Areas", "tutorials/01_areas.py", (visible("tests/test_shapes.py::test_area"),)),
+            Lab(2, "Volumes", "tutorials/02_volumes.py", (visible("tests/test_shapes.py::test_volume"),))]
+    checks = {(c.lab.number, c.invariant): c for c in verify(tmp_path, labs, timeout=60, stream=None)}
+    assert checks[(1, "c")].problems == [
+        "tutorial tutorials/01_areas.py fails: NotImplementedError: Lab 02: implement volume"]
+    assert all(check.ok for key, check in checks.items() if key != (1, "c")), checks

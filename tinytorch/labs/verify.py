@@ -5,8 +5,9 @@ For each registered lab NN:
 (a) the reference (the package as it is) passes all of NN's tests;
 (b) with NN's regions stubbed, every one of NN's graded tests fails: no test
     gives away points for code the student has not written;
-(c) with every *later* lab stubbed, NN's tests still pass: a lab never
-    depends on code that students only write in a later week.
+(c) with every *later* lab stubbed, NN's tests still pass and NN's tutorial
+    runs, headless, as a script: neither a lab nor its tutorial depends on
+    code that students only write in a later week.
 
 A stubbed copy is not a copy of the repository.  Only the files holding
 stubbed regions are written, into an *overlay* folder; the test process
@@ -17,10 +18,19 @@ overlay does replace a kernel file, those runs set ``NUMBA_DISABLE_JIT=1``:
 compiling the copied kernels would cost far more than running the small lab
 tests in plain Python.
 
+A tutorial runs the way a student runs it, ``python tutorials/NN_....py``,
+with matplotlib drawing into files (``MPLBACKEND=Agg``), in a child process
+that installs ``runner.py``'s import finder first (``TUTORIAL_RUNNER``), so
+the same overlay serves it.  Numba stays on there: a stubbed kernel is quick
+to compile, and a tutorial trains real models on the kernels it does not stub.
+
 The runs are independent, so two go at once.
 """
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +40,21 @@ from typing import TextIO
 
 from .regions import find_regions, stub_source
 from .registry import LABS, Lab
-from .sandbox import TestRun, run_tests
+from .sandbox import RUNNER, TestRun, run_tests
+
+# python -c TUTORIAL_RUNNER ROOT OVERLAY SCRIPT: the script as __main__, importing
+# tinytorch from ROOT with OVERLAY's files first (runner.py's finder; OVERLAY may be "").
+TUTORIAL_RUNNER = """
+import importlib.util, runpy, sys
+from pathlib import Path
+runner_path, root, overlay, script = sys.argv[1:5]
+spec = importlib.util.spec_from_file_location("tinytorch_test_runner", runner_path)
+runner = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(runner)
+sys.meta_path.insert(0, runner.TreeFinder(Path(root), Path(overlay) if overlay else None))
+sys.argv, sys.path[0] = [script], str(Path(script).parent)
+runpy.run_path(script, run_name="__main__")
+"""
 
 
 @dataclass
@@ -61,6 +85,28 @@ def _stubbed_run(root: Path, labs: set[int], overlay: Path) -> dict:
     written = write_overlay(root, labs, overlay)
     env = {"NUMBA_DISABLE_JIT": "1"} if any(path.parts[0] == "kernels" for path in written) else {}
     return {"map_imports": True, "overlay": overlay, "env": env}
+
+
+def run_tutorial(root: Path, tutorial: Path, overlay: Path | None, timeout: float) -> str:
+    """Run ``tutorial`` headless with the overlay's stubs; "" when it ends well, else why not."""
+    with tempfile.TemporaryDirectory(prefix="tinytorch-tutorial-") as scratch:
+        environment = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+                       "TINYTORCH_PLOT_DIR": str(Path(scratch) / "plots")}
+        process = subprocess.Popen(
+            [sys.executable, "-c", TUTORIAL_RUNNER, str(RUNNER), str(root),
+             str(overlay or ""), str(root / tutorial)], cwd=scratch, env=environment,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            _, errors = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return f"tutorial {tutorial} did not finish in {timeout:g} s"
+    if process.returncode == 0:
+        return ""
+    last = [line for line in errors.splitlines() if line.strip()][-1:] or [
+        f"exit code {process.returncode}"]
+    return f"tutorial {tutorial} fails: {last[0].strip()}"
 
 
 def _tests_of(lab: Lab, run: TestRun) -> list[str]:
@@ -109,6 +155,14 @@ def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
                     options = _stubbed_run(root, stubbed, Path(folder) / f"{lab.tag}{invariant}")
                     jobs[(lab.number, invariant)] = pool.submit(
                         run_tests, root, selectors, timeout=timeout, **options)
+        for lab in reversed(labs):  # later tutorials run longer: they go first
+            if (root / lab.tutorial).is_file():
+                later = {number for number in region_labs if number > lab.number}
+                overlay = Path(folder) / f"{lab.tag}t"
+                if later:
+                    write_overlay(root, later, overlay)
+                jobs[(lab.number, "tutorial")] = pool.submit(
+                    run_tutorial, root, Path(lab.tutorial), overlay if later else None, timeout)
         reference = jobs["reference"].result()
         for lab in labs:
             problems = [f"missing test file {s}" for s in missing[lab.number]]
@@ -129,13 +183,15 @@ def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
                             if stubbed.outcome(t) in ("passed", "skipped")]
                 report(Check(lab, "b", problems))
 
+            problems = []
             if (lab.number, "c") in jobs:
                 later_run = jobs[(lab.number, "c")].result()
                 problems = [_describe(later_run, t) for t in _tests_of(lab, later_run)
                             if later_run.outcome(t) != "passed"]
                 if len(_tests_of(lab, later_run)) < len(tests):
                     problems.append("some tests cannot even be collected with later labs stubbed")
-                report(Check(lab, "c", problems))
-            else:
-                report(Check(lab, "c", []))
+            if (lab.number, "tutorial") in jobs:
+                problems += [problem for problem in [jobs[(lab.number, "tutorial")].result()]
+                             if problem]
+            report(Check(lab, "c", problems))
     return checks
