@@ -13,12 +13,39 @@ from pathlib import Path
 
 
 def _lab_numbers(text: str) -> list[int]:
-    from .registry import parse_lab_numbers
+    """``--labs 1-3,5``: registered labs only."""
+    from .registry import check_registered, parse_lab_numbers
 
     try:
-        return parse_lab_numbers(text)
+        return check_registered(parse_lab_numbers(text))
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _lab_number(text: str) -> int:
+    """One registered lab: ``03`` or ``3``."""
+    from .registry import check_registered
+
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a lab number, e.g. 03, not {text!r}") from None
+    try:
+        return check_registered([number])[0]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of seconds, not {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"the time limit must be a positive number of seconds, "
+                                         f"not {text}")
+    return seconds
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -122,12 +149,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         description="For each lab: (a) the reference passes its tests; (b) with the lab stubbed "
                     "every graded test fails; (c) with every later lab stubbed they pass.")
     verify.add_argument("--labs", type=_lab_numbers, default=[], help="only these labs")
-    verify.add_argument("--timeout", type=float, default=120.0, help="seconds per test (120)")
+    verify.add_argument("--timeout", type=_seconds, default=120.0, help="seconds per test (120)")
     verify.add_argument("--root", type=Path, help=root_help)
     verify.set_defaults(run=_verify)
 
     bundle = lab_commands.add_parser("autograder", help="write a Gradescope autograder zip for a lab")
-    bundle.add_argument("lab", type=int, help="lab number, e.g. 03")
+    bundle.add_argument("lab", type=_lab_number, help="lab number, e.g. 03")
     bundle.add_argument("--out", type=Path, required=True, help="the zip file to write")
     bundle.add_argument("--root", type=Path, help=root_help)
     bundle.set_defaults(run=_autograder)
@@ -136,9 +163,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "grade", help="run a lab's tests on your code and score them",
         description="Run lab NN's tests on the code in this working tree, each with a time "
                     "limit, print a table and optionally write Gradescope's results.json.")
-    grading.add_argument("lab", type=int, help="lab number, e.g. 01")
+    grading.add_argument("lab", type=_lab_number, help="lab number, e.g. 01")
     grading.add_argument("--results", type=Path, help="write Gradescope's results.json here")
-    grading.add_argument("--timeout", type=float, default=60.0, help="seconds per test (60)")
+    grading.add_argument("--timeout", type=_seconds, default=60.0, help="seconds per test (60)")
     grading.add_argument("--root", type=Path, help=root_help)
     grading.add_argument("--import-from-tree", action="store_true",
                          help="import tinytorch from the working tree even if it is not installed")

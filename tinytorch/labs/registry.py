@@ -143,8 +143,24 @@ def get_lab(number: int) -> Lab:
     for lab in LABS:
         if lab.number == number:
             return lab
-    known = ", ".join(lab.tag for lab in LABS)
-    raise KeyError(f"no lab {number:02d} in the registry (registered: {known})")
+    raise KeyError(f"no lab {number:02d} in the registry ({registered()})")
+
+
+def registered() -> str:
+    """The registered lab numbers, in words for a message: ``labs 01-10``."""
+    numbers = sorted(lab.number for lab in LABS)
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"labs {numbers[0]:02d}-{numbers[-1]:02d}"
+    return "labs " + ", ".join(f"{number:02d}" for number in numbers)
+
+
+def check_registered(numbers: list[int]) -> list[int]:
+    """``numbers`` if every one is a registered lab, else ValueError naming those that are not."""
+    unknown = [number for number in numbers if number not in {lab.number for lab in LABS}]
+    if unknown:
+        names = ", ".join(f"{number:02d}" for number in unknown)
+        raise ValueError(f"no lab {names} in the registry (there are {registered()})")
+    return numbers
 
 
 def parse_lab_numbers(text: str) -> list[int]:
