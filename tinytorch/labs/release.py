@@ -12,7 +12,8 @@ students:
 * the student README (``student_readme.md`` beside this file) as ``README.md``:
   how to install, the first command, where the labs are, how grading works;
 * left out, because they are for instructors or need the reference solution:
-  the hidden tests (``tests/labs/hidden/``), the tests of this machinery
+  the hidden tests (``tests/labs/hidden/``, their answer key included), the
+  mutants (``tests/labs/mutants/``: near-solutions), the tests of this machinery
   (``tests/test_labs*.py``), the test that runs every tutorial on the
   reference (``tests/test_tutorials.py``), CI (``.ci/``) and the instructors'
   page on labs (``docs/labs.md``).
