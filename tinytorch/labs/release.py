@@ -75,7 +75,8 @@ from .registry import HIDDEN_TESTS_DIRECTORY
 
 PACKAGE_FOLDERS = ("tinytorch", "kernels", "codegen")
 STUDENT_README = Path(__file__).with_name("student_readme.md")
-INSTRUCTOR_ONLY = (re.compile(r"^tests/labs/hidden/"), re.compile(r"^tests/test_labs[^/]*\.py$"),
+INSTRUCTOR_ONLY = (re.compile(r"^tests/labs/hidden/"), re.compile(r"^tests/labs/mutants/"),
+                   re.compile(r"^tests/test_labs[^/]*\.py$"),
                    re.compile(r"^tests/test_tutorials\.py$"), re.compile(r"^\.ci/"),
                    re.compile(r"^docs/labs\.md$"))
 MEANINGFUL_TOKENS = 3
