@@ -14,7 +14,11 @@ and reads ``/autograder/results/results.json``.  The bundle holds:
   ``tinytorch/labs``, imported as ``grader``): the student's copy of it is
   never run, and the student's package is imported straight from the
   submission, without installing it;
-* ``tests/``: the lab's visible and hidden test files.
+* ``tests/``: the lab's visible and hidden test files;
+* ``graded_tests.json``: the lab's graded tests and their points, collected
+  from the reference when the bundle is built (``manifest.py``).  The grader
+  scores against it, so a submission whose tests do not even load scores 0
+  out of the full total, test by test.
 
 The zip is written beside its final name and renamed into place.
 """
@@ -24,9 +28,11 @@ import os
 import zipfile
 from pathlib import Path
 
+from .manifest import manifest_text
 from .registry import get_lab
 
 LABS_PACKAGE = Path(__file__).parent
+MANIFEST_NAME = "graded_tests.json"
 EXECUTABLE = 0o100755 << 16
 REGULAR = 0o100644 << 16
 
@@ -60,7 +66,7 @@ find "$root" -name conftest.py -delete
 rm -f "$root/pytest.ini" "$root/tox.ini"
 cd "$SOURCE"
 python3 -c "import sys; from grader.commands import main; sys.exit(main(sys.argv[1:]))" \\
-  grade {tag} --root "$root" --import-from-tree --results "$RESULTS"
+  grade {tag} --root "$root" --import-from-tree --manifest "$SOURCE/{manifest}" --results "$RESULTS"
 """
 
 
@@ -81,9 +87,12 @@ def build_autograder(number: int, root: Path, out: Path) -> list[str]:
         raise FileNotFoundError(f"lab {lab.tag}: test files not found: {', '.join(missing)}")
     partial = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)
+    graded_tests = manifest_text(root, [lab], include_hidden=True)
     with zipfile.ZipFile(partial, "w") as bundle:
         _add(bundle, "setup.sh", SETUP, executable=True)
-        _add(bundle, "run_autograder", RUN.format(tag=lab.tag, title=lab.title), executable=True)
+        run = RUN.format(tag=lab.tag, title=lab.title, manifest=MANIFEST_NAME)
+        _add(bundle, "run_autograder", run, executable=True)
+        _add(bundle, MANIFEST_NAME, graded_tests)
         for module in sorted(LABS_PACKAGE.glob("*.py")):
             _add(bundle, f"grader/{module.name}", module.read_bytes())
         for name in test_files:

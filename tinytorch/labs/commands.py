@@ -97,8 +97,13 @@ def _verify(args: argparse.Namespace) -> int:
 def _autograder(args: argparse.Namespace) -> int:
     from .autograder import build_autograder
     from .grade import find_working_tree
+    from .manifest import ManifestError
 
-    names = build_autograder(args.lab, find_working_tree(args.root), args.out)
+    try:
+        names = build_autograder(args.lab, find_working_tree(args.root), args.out)
+    except (FileNotFoundError, ManifestError) as error:
+        print(f"tinytorch lab autograder: {error}", file=sys.stderr)
+        return 1
     print(f"Gradescope autograder for lab {args.lab:02d} written to {args.out} ({len(names)} files)")
     return 0
 
@@ -108,13 +113,14 @@ def _grade(args: argparse.Namespace) -> int:
     from .registry import get_lab
 
     try:
-        result = grade(args.lab, args.root, timeout=args.timeout, import_from_tree=args.import_from_tree)
+        result = grade(args.lab, args.root, timeout=args.timeout,
+                       import_from_tree=args.import_from_tree, manifest=args.manifest)
     except GradingRefused as error:
         print(f"tinytorch grade: refusing to grade: {error}", file=sys.stderr)
         if args.results:
             write_results(Grade(get_lab(args.lab), [], 0.0, [str(error)]), args.results)
         return 2
-    print_table(result)
+    print_table(result, verbose=args.verbose)
     if args.results:
         write_results(result, args.results)
         print(f"results written to {args.results}")
@@ -166,6 +172,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     grading.add_argument("lab", type=_lab_number, help="lab number, e.g. 01")
     grading.add_argument("--results", type=Path, help="write Gradescope's results.json here")
     grading.add_argument("--timeout", type=_seconds, default=60.0, help="seconds per test (60)")
+    grading.add_argument("--verbose", "-v", action="store_true",
+                         help="show each failure's whole report (the traceback) below the table")
+    grading.add_argument("--manifest", type=Path,
+                         help="the graded tests (default: tests/labs/graded_tests.json if there, "
+                              "else the tests collected here)")
     grading.add_argument("--root", type=Path, help=root_help)
     grading.add_argument("--import-from-tree", action="store_true",
                          help="import tinytorch from the working tree even if it is not installed")

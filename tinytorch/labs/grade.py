@@ -5,11 +5,22 @@
 03's tests there in a child process with a time limit per test (see
 ``sandbox.py``), and reports:
 
-* a table, one row per test: passed or not, points, and for each failure the
-  line to read first, e.g. ``NotImplementedError: Lab 03: implement Linear.forward``;
+* a table, one row per graded test: passed or not, points, and for each
+  failure the line to read first, with the place in the student's code where
+  it went wrong (or the test's line that found it), e.g.
+  ``NotImplementedError: Lab 03: implement Linear.forward (in tinytorch/nn/linear.py:52)``;
+  with ``verbose``, each failure's whole report (the traceback) below it;
 * optionally ``results.json`` in Gradescope's format: the total ``score`` and,
   per test, ``name``, ``score``, ``max_score``, ``status``, ``output`` and
   ``visibility`` (hidden tests are shown after the due date).
+
+What is graded is not what the run reports but the lab's list of graded
+tests (``manifest.py``): a manifest passed in (the autograder's), else the
+one a student release ships (``MANIFEST_FILE``), else the tests collected
+here, in a tree without one (the instructor's, the reference).  A graded test
+the run did not report (its file did not load, the process died first, the
+test was deleted) scores 0 with the reason, so the maximum is always the
+list's total.
 
 Before running anything it asks a child Python where ``tinytorch``,
 ``tinytorch.kernels`` and ``tinytorch.codegen`` would be imported from
@@ -23,18 +34,19 @@ A skipped test scores nothing: a lab test must run everywhere it is graded.
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
-import sys
+import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .registry import Lab, Tests, get_lab
-from .sandbox import run_tests, runner_command
+from .manifest import GradedTestId, LabManifest, ManifestError, collect_graded_tests, read_manifest
+from .registry import MANIFEST_FILE, Lab, get_lab, selects
+from .sandbox import TestRun, run_tests, runner_command
 
 PASSING = "passed"
 GRADESCOPE_VISIBILITY = {False: "visible", True: "after_due_date"}
@@ -50,9 +62,10 @@ class GradedTest:
     score: float
     max_score: float
     outcome: str
-    message: str
-    output: str
+    message: str  # the line to read first, with the place it points to
+    output: str   # pytest's whole report: the traceback
     hidden: bool
+    where: str = ""  # file:line of the student's code where it failed, if it got there
 
 
 @dataclass
@@ -61,6 +74,8 @@ class Grade:
     tests: list[GradedTest]
     seconds: float
     notes: list[str]
+    withheld_tests: int = 0  # hidden tests not in this copy, which the autograder runs
+    withheld_points: float = 0.0
 
     @property
     def score(self) -> float:
@@ -105,72 +120,123 @@ def check_imports(root: Path, import_from_tree: bool = False) -> None:
 
 
 def _belongs(nodeid: str, selector: str) -> bool:
-    return nodeid == selector or nodeid.startswith(selector.rstrip("/") + "::") or (
-        selector.endswith("/") and nodeid.startswith(selector))
+    return selects(selector, nodeid)
 
 
-def _group_of(lab: Lab, nodeid: str) -> Tests | None:
-    return next((group for group in lab.tests for selector in group.selectors
-                 if _belongs(nodeid, selector)), None)
+def graded_here(lab: Lab, root: Path, manifest: Path | None = None) -> tuple[LabManifest, list[str]]:
+    """The tests lab ``lab`` is graded on in ``root``, and notes for the table.
 
-
-def _count_tests(path: Path) -> int:
-    """How many test functions a file defines (for a file that fails to import)."""
+    From ``manifest`` if given, else the tree's own ``MANIFEST_FILE`` (a student
+    release), else collected in ``root`` (the reference), never from the run
+    that is being graded.
+    """
+    notes: list[str] = []
+    path = manifest or (root / MANIFEST_FILE if (root / MANIFEST_FILE).is_file() else None)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return 1
-    return max(1, sum(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.name.startswith("test") for node in ast.walk(tree)))
+        if path is not None:
+            return read_manifest(path, lab), notes
+        missing = [s for s in lab.selectors() if not (root / s.split("::")[0]).exists()]
+        visible_missing = [s for s in missing if s in lab.selectors(include_hidden=False)]
+        if visible_missing:
+            raise ManifestError(f"the test file {visible_missing[0].split('::')[0]} is missing")
+        notes += [f"hidden tests {s} are not here: the autograder runs them" for s in missing]
+        return collect_graded_tests(root, [lab], include_hidden=not missing)[lab.number], notes
+    except ManifestError as error:
+        where = f"{MANIFEST_FILE} is not in {root}, and " if path is None else ""
+        raise GradingRefused(f"cannot list lab {lab.tag}'s graded tests: {where}{error}") from None
+
+
+def _place(message: str, where: str = "", checked_at: str = "") -> str:
+    if where:
+        return f"{message} (in {where})"
+    return f"{message} (checked at {checked_at})" if checked_at else message
+
+
+PLACE_IN_LOG = re.compile(r'File "(.+)", line (\d+)|^(\S+\.py):(\d+): in ')
+
+
+def _students_file(path: str, root: Path) -> str:
+    """``path`` relative to ``root`` if it is in the student's package, else ""."""
+    try:
+        relative = (root / path).resolve().relative_to(root.resolve())
+    except ValueError:
+        return ""
+    package = relative.parts[0] in ("tinytorch", "kernels", "codegen") and relative.parts[:2] != (
+        "tinytorch", "labs")
+    return relative.as_posix() if package else ""
+
+
+def _startup_failure(log: str, root: Path) -> tuple[str, str]:
+    """The error that stopped pytest before it listed any test (a ``conftest.py`` that does not
+    import, say) and the student's file:line it points to; ("", "") if the output shows none."""
+    errors = [line[1:].strip() for line in log.splitlines() if line.startswith("E ")]
+    exceptions = [line for line in errors if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
+    if not exceptions:
+        return "", ""
+    places = [(match.group(1) or match.group(3), match.group(2) or match.group(4))
+              for line in log.splitlines() for match in [PLACE_IN_LOG.search(re.sub(r"^E\s+", "", line))]
+              if match]
+    student = [f"{_students_file(path, root)}:{line}" for path, line in places
+               if _students_file(path, root)]
+    return exceptions[-1][:500], student[-1] if student else ""
+
+
+def _last_words(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _score(test: GradedTestId, run: TestRun, root: Path) -> GradedTest:
+    """One graded test against the run: its result, or why the run has none."""
+    result = run.results.get(test.nodeid)
+    file = test.nodeid.split("::")[0]
+    if result is not None:
+        outcome, message = result["outcome"], result.get("message", "")
+        if outcome == "skipped":
+            message = f"skipped ({message}): a graded test must run"
+        message = _place(message, result.get("where", ""), result.get("checked_at", ""))
+        return GradedTest(test.nodeid, test.points if outcome == PASSING else 0.0, test.points,
+                          outcome, message, result.get("output", ""), test.hidden,
+                          result.get("where", ""))
+    error = next((e for e in run.collect_errors if not e["nodeid"] or selects(e["nodeid"], test.nodeid)
+                  or test.nodeid.startswith(e["nodeid"].rstrip("/") + "/")), None)
+    if not (root / file).exists():
+        outcome, message, output, where = "missing", f"not run: the test file {file} is missing", "", ""
+    elif error is not None:
+        outcome, where, output = "error", error.get("where", ""), error.get("output", "")
+        message = _place(f"not run: {error['nodeid'] or 'the tests'} cannot be loaded: "
+                         f"{error['message']}", where)
+    elif not run.collected and _startup_failure(run.log, root)[0]:
+        (error_line, where), output = _startup_failure(run.log, root), run.log[-4000:]
+        outcome, message = "error", _place(f"not run: the tests could not start: {error_line}", where)
+    elif test.nodeid in run.collected or not run.collected:
+        outcome, where, output = "not run", "", run.log[-4000:]
+        message = (f"not run: the test process ended before this test (exit code "
+                   f"{run.exit_code}): {_last_words(run.log)}")
+    else:
+        outcome, where, output = "missing", "", ""
+        message = (f"not run: {file} here has no such test (the graded tests are the "
+                   f"instructor's; was the file changed?)")
+    return GradedTest(test.nodeid, 0.0, test.points, outcome, message, output, test.hidden, where)
 
 
 def grade(number: int, root: Path | None = None, *, timeout: float = 60.0,
-          import_from_tree: bool = False, env: dict[str, str] | None = None) -> Grade:
-    """Run lab ``number``'s tests on the working tree ``root`` and score them."""
+          import_from_tree: bool = False, env: dict[str, str] | None = None,
+          manifest: Path | None = None) -> Grade:
+    """Run lab ``number``'s tests on the working tree ``root`` and score them against its
+    graded tests (``manifest``, see ``graded_here``)."""
     lab = get_lab(number)
     root = find_working_tree(root)
     check_imports(root, import_from_tree)
-    notes, selectors = [], []
-    for group in lab.tests:
-        for selector in group.selectors:
-            if (root / selector.split("::")[0]).exists():
-                selectors.append(selector)
-            elif group.hidden:
-                notes.append(f"hidden tests {selector} are not here: the autograder runs them")
-            else:
-                notes.append(f"missing test file {selector}: it scores 0")
     started = time.monotonic()
+    listed, notes = graded_here(lab, root, manifest)
+    selectors = [s for s in lab.selectors() if (root / s.split("::")[0]).exists()
+                 and any(selects(s, test.nodeid) for test in listed.tests)]
     run = run_tests(root, selectors, timeout=timeout, map_imports=import_from_tree, env=env) \
-        if selectors else None
-    tests: list[GradedTest] = []
-    for nodeid in (run.collected if run else []):
-        group = _group_of(lab, nodeid)
-        if group is None:
-            continue
-        result = run.results.get(nodeid, {"outcome": "not run", "message": "the test did not run"})
-        passed = result["outcome"] == PASSING
-        message = result.get("message", "")
-        if result["outcome"] == "skipped":
-            message = f"skipped ({message}): a graded test must run"
-        tests.append(GradedTest(nodeid, group.points if passed else 0.0, group.points,
-                                result["outcome"], message, result.get("output", ""), group.hidden))
-    for error in (run.collect_errors if run else []):
-        group = _group_of(lab, error["nodeid"]) or next(
-            (g for g in lab.tests for s in g.selectors if s.startswith(error["nodeid"])), None)
-        if group is None:
-            continue
-        worth = group.points * _count_tests(root / error["nodeid"].split("::")[0])
-        tests.append(GradedTest(error["nodeid"], 0.0, worth, "error",
-                                f"cannot load the tests: {error['message']}", error.get("output", ""),
-                                group.hidden))
-    for group in lab.tests:
-        for selector in group.selectors:
-            if not (root / selector.split("::")[0]).exists() and not group.hidden:
-                tests.append(GradedTest(selector, 0.0, group.points, "missing",
-                                        "the test file is missing", "", group.hidden))
-    if run is not None and not tests:
-        notes.append("no test ran; the test process said:\n" + run.log[-2000:])
-    return Grade(lab, tests, time.monotonic() - started, notes)
+        if selectors else TestRun()
+    tests = [_score(test, run, root) for test in listed.tests]
+    return Grade(lab, tests, time.monotonic() - started, notes, listed.withheld_tests,
+                 listed.withheld_points)
 
 
 def results_json(grade: Grade) -> dict:
@@ -201,7 +267,9 @@ def write_results(grade: Grade, path: Path) -> None:
     os.replace(partial, path)
 
 
-def print_table(grade: Grade, stream: TextIO = sys.stdout) -> None:
+def print_table(grade: Grade, stream: TextIO | None = None, verbose: bool = False) -> None:
+    """One row per graded test; with ``verbose``, every failure's whole report below."""
+    stream = stream or sys.stdout
     width = max([len(test.name) for test in grade.tests] + [10])
     print(f"Lab {grade.lab.tag}: {grade.lab.title}", file=stream)
     for test in grade.tests:
@@ -210,6 +278,19 @@ def print_table(grade: Grade, stream: TextIO = sys.stdout) -> None:
         if test.outcome != PASSING:
             line += f"  {test.message}"
         print(line.rstrip(), file=stream)
+    if verbose:  # each report once: a file that does not load fails all its tests alike
+        reports: dict[str, list[str]] = {}
+        for test in grade.tests:
+            if test.outcome != PASSING and test.output:
+                reports.setdefault(test.output.rstrip(), []).append(test.name)
+        for report, names in reports.items():
+            also = f" (and {len(names) - 1} more with the same report)" if len(names) > 1 else ""
+            print(f"\n---- {names[0]}{also} ----\n{report}", file=stream)
+        print(file=stream)
     for note in grade.notes:
         print(f"  note: {note}", file=stream)
+    if grade.withheld_tests:
+        print(f"  note: the autograder also runs {grade.withheld_tests} hidden test(s) worth "
+              f"{grade.withheld_points:g}: its total is {grade.max_score + grade.withheld_points:g}",
+              file=stream)
     print(f"Score: {grade.score:g} / {grade.max_score:g} ({grade.seconds:.1f} s)", file=stream)

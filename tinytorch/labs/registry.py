@@ -16,12 +16,20 @@ stubbed, every one of them fails; (c) they pass with every later lab stubbed.
 So a lab's tests exercise exactly that lab's code, and nothing from its future.
 
 Adding a lab is one more ``Lab(...)`` at the end of ``LABS``.
+
+What the selectors select is listed once, from the reference, in a manifest
+(``MANIFEST_FILE``, see ``manifest.py``): every graded test's node id, its
+parametrized cases expanded, with its points.  Grading scores against that
+list, so a submission that breaks collection loses the tests it hides
+instead of shrinking the total.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 HIDDEN_TESTS_DIRECTORY = "tests/labs/hidden"
+# The graded tests of every lab, as a student release ships them (``manifest.py``).
+MANIFEST_FILE = "tests/labs/graded_tests.json"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,18 @@ class Lab:
     def selectors(self, include_hidden: bool = True) -> list[str]:
         return [selector for group in self.tests if include_hidden or not group.hidden
                 for selector in group.selectors]
+
+    def group_of(self, nodeid: str) -> Tests | None:
+        """The first ``Tests`` entry selecting the test ``nodeid`` (its points, its visibility)."""
+        return next((group for group in self.tests for selector in group.selectors
+                     if selects(selector, nodeid)), None)
+
+
+def selects(selector: str, nodeid: str) -> bool:
+    """Whether a selector (a file, a folder ending in ``/``, a class or a test) picks ``nodeid``."""
+    return nodeid == selector or nodeid.startswith(selector.rstrip("/") + "::") or (
+        selector.endswith("/") and nodeid.startswith(selector)) or (
+        nodeid.startswith(selector + "["))  # the parametrized cases of a test
 
 
 def _in(path: str, *names: str) -> tuple[str, ...]:

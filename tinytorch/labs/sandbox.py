@@ -10,6 +10,9 @@ each is charged to the test that was running:
   the interpreter (a segfault, ``os._exit``): the watcher sees no result for
   the running test, kills the process group, records that test as timed out
   or crashed, and starts a new process for the tests that have not run yet.
+
+With ``collect_only`` the child only lists the tests (pytest's collection):
+how the grader learns, from the reference, which tests a lab has.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ class TestRun:
     results: dict[str, dict] = field(default_factory=dict)
     collect_errors: list[dict] = field(default_factory=list)
     log: str = ""
+    exit_code: int | None = None  # of the last test process
 
     def outcome(self, nodeid: str) -> str:
         return self.results.get(nodeid, {}).get("outcome", "not run")
@@ -70,10 +74,13 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def run_tests(root: Path, selectors: list[str], *, timeout: float = 60.0, map_imports: bool = False,
-              overlay: Path | None = None, env: dict[str, str] | None = None) -> TestRun:
+              overlay: Path | None = None, env: dict[str, str] | None = None,
+              collect_only: bool = False) -> TestRun:
     """Run ``selectors`` (pytest files or node ids, relative to ``root``) with ``root`` as cwd."""
     run = TestRun()
     base = runner_command(root, map_imports=map_imports, overlay=overlay)
+    if collect_only:
+        base.append("--collect-only")
     environment = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
     remaining = list(selectors)
     with tempfile.TemporaryDirectory(prefix="tinytorch-tests-") as scratch:
@@ -87,6 +94,7 @@ def run_tests(root: Path, selectors: list[str], *, timeout: float = 60.0, map_im
                     start_new_session=True)
                 killed = _watch(process, events_path, timeout)
             run.log += log_path.read_text(encoding="utf-8", errors="replace")
+            run.exit_code = process.returncode
             running = None
             for event in _read_events(events_path):
                 kind = event["event"]
