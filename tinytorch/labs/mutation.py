@@ -82,7 +82,7 @@ def mutated_source(root: Path, mutant: Mutant, lab: int) -> str:
         raise ValueError(f"mutant {mutant.name!r}: no function {mutant.function} in {mutant.path}")
     first, last = spans[mutant.function]
     regions = [r for r in parse_source(text, mutant.path)
-               if r.lab == lab and first <= r.begin and r.end <= last]
+               if r.lab == lab and first <= r.begin <= last]
     if len(regions) != 1:
         raise ValueError(f"mutant {mutant.name!r}: {mutant.path}:{mutant.function} holds "
                          f"{len(regions)} regions of lab {lab:02d}, not one")
@@ -93,3 +93,29 @@ def mutated_source(root: Path, mutant: Mutant, lab: int) -> str:
     mutated = "\n".join(lines) + "\n"
     ast.parse(mutated)  # a mutant must at least be Python
     return mutated
+
+
+def surviving_mutants(root: Path, lab, timeout: float = 120.0) -> list[str]:
+    """The mutants of ``lab`` that pass every graded test (each should fail at least one)."""
+    import tempfile
+
+    from .sandbox import run_tests
+
+    root = Path(root).resolve()
+    survivors = []
+    for mutant in load_mutants(root, lab.tag):
+        with tempfile.TemporaryDirectory(prefix="tinytorch-mutant-") as scratch:
+            overlay = Path(scratch)
+            target = overlay / mutant.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(mutated_source(root, mutant, lab.number), encoding="utf-8")
+            env = {"NUMBA_DISABLE_JIT": "1"} if mutant.path.startswith("kernels/") else {}
+            run = run_tests(root, lab.selectors(include_hidden=True), timeout=timeout,
+                            map_imports=True, overlay=overlay, env=env)
+        if run.collected and all(run.outcome(nodeid) == "passed" for nodeid in run.collected):
+            survivors.append(f"lab {lab.tag}: mutant {mutant.name!r} ({mutant.path}, "
+                             f"{mutant.function}) passes every graded test")
+        elif not run.collected:
+            survivors.append(f"lab {lab.tag}: mutant {mutant.name!r}: no test ran "
+                             f"({run.log[-300:].strip()})")
+    return survivors
