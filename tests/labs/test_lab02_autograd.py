@@ -1,87 +1,77 @@
 """Lab 02 — autograd: the backward walk and a few derivatives.
 
-The reference gradients are central differences in float64, computed here
-from forward passes alone, so they do not depend on the code under test.
-Nothing from later labs is used (no layers, no losses, no optimizers).
+Every test is a probe (tinytorch.labs.expect): it runs the code students write
+in lab 02 on fixed inputs and hands over the results (an order of tensors, the
+gradients a backward pass leaves in ``.grad``); the lab's answer key holds what
+the reference solution produces.  Each backward pass starts from an incoming
+gradient that is not all ones, so a derivative that forgets to multiply by it
+shows.  Nothing from later labs is used (no layers, no losses, no optimizers).
 """
 import numpy as np
-import pytest
 
 import tinytorch
 from tinytorch.autograd.engine import topological_order
+from tinytorch.labs import expect
 
 
-def central_differences(function, values: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    """d function(values) / d values, one element at a time, from forward passes only."""
-    slopes = np.zeros_like(values)
-    for index in np.ndindex(values.shape):
-        up, down = values.copy(), values.copy()
-        up[index] += step
-        down[index] -= step
-        slopes[index] = (function(up) - function(down)) / (2 * step)
-    return slopes
-
-
-def gradients(function, *arrays):
-    """Gradients of the scalar function(*tensors) by backward, and by central differences."""
-    tensors = [tinytorch.tensor(array, dtype=tinytorch.float64, requires_grad=True) for array in arrays]
-    function(*tensors).backward()
-    for position, array in enumerate(arrays):
-        def with_this_one(values, position=position):
-            inputs = [tinytorch.tensor(v, dtype=tinytorch.float64) for v in arrays]
-            inputs[position] = tinytorch.tensor(values, dtype=tinytorch.float64)
-            return function(*inputs).item()
-        yield tensors[position].grad.numpy(), central_differences(with_this_one, array)
-
-
-rng = np.random.default_rng(2)
+def leaf(array):
+    """A float64 tensor that collects a gradient."""
+    return tinytorch.tensor(array, dtype=tinytorch.float64, requires_grad=True)
 
 
 def test_topological_order_puts_every_consumer_before_its_inputs():
     x = tinytorch.tensor([1.0, 2.0], requires_grad=True)
     a = x * 3.0
-    b = x * a          # x feeds two nodes: a diamond
-    loss = (a * b).sum()
+    b = x * a          # x feeds two nodes, and b also reads a: only one order is right
+    product = a * b
+    loss = product.sum()
+    names = {id(x): "x", id(a): "a", id(b): "b", id(product): "a * b", id(loss): "loss"}
     order = topological_order(loss)
-    assert len(order) == len({id(t) for t in order}) == 5  # loss, a*b, b, a, x: each once
-    position = {id(t): i for i, t in enumerate(order)}
-    for tensor in order:
-        for _, parent in (tensor.grad_fn.parents if tensor.grad_fn else []):
-            assert position[id(tensor)] < position[id(parent)]
+    expect.value(tuple(names.get(id(tensor), "a tensor not in the graph") for tensor in order),
+                 what="the tensors in the order returned, by name")
 
 
 def test_a_tensor_used_twice_gets_the_sum_of_both_gradients():
-    x = tinytorch.tensor([0.5, -2.0, 3.0], dtype=tinytorch.float64, requires_grad=True)
-    (x * x + x * 2.0).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.data + 2.0)
+    x = leaf([0.5, -2.0, 3.0])
+    (x * x + x * 2.0).backward(np.array([1.0, -0.5, 2.0]))
+    expect.value(x.grad, rtol=1e-12, atol=1e-12, what="the gradient of x")
 
 
 def test_a_long_chain_backpropagates_without_recursion():
-    x = tinytorch.tensor(1.0, dtype=tinytorch.float64, requires_grad=True)
+    x = leaf(1.0)
     y = x
     for _ in range(3000):
         y = y * 1.0001
     y.backward()
-    assert x.grad.item() == pytest.approx(1.0001 ** 3000, rel=1e-9)
+    expect.value(x.grad, rtol=1e-9, what="the gradient of x at the start of the chain")
 
 
 def test_multiply_with_broadcasting():
-    for analytic, numeric in gradients(lambda a, b: (a * b).sum(),
-                                       rng.standard_normal((3, 4)), rng.standard_normal(4)):
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    rng = np.random.default_rng(21)
+    a, b = leaf(rng.standard_normal((3, 4))), leaf(rng.standard_normal(4))
+    (a * b).backward(rng.standard_normal((3, 4)))
+    expect.value(a.grad, rtol=1e-10, atol=1e-12, what="the gradient of the (3, 4) factor")
+    expect.value(b.grad, rtol=1e-10, atol=1e-12, what="the gradient of the broadcast (4,) factor")
 
 
 def test_divide_with_broadcasting():
-    for analytic, numeric in gradients(lambda a, b: (a / b).sum(), rng.standard_normal((2, 3)),
-                                       rng.uniform(1.0, 2.0, (2, 1))):
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    rng = np.random.default_rng(22)
+    a, b = leaf(rng.standard_normal((2, 3))), leaf(rng.uniform(1.0, 2.0, (2, 1)))
+    (a / b).backward(rng.standard_normal((2, 3)))
+    expect.value(a.grad, rtol=1e-10, atol=1e-12, what="the gradient of the numerator")
+    expect.value(b.grad, rtol=1e-10, atol=1e-12,
+                 what="the gradient of the broadcast (2, 1) denominator")
 
 
 def test_exp():
-    for analytic, numeric in gradients(lambda x: (x.exp() * 0.5).sum(), rng.uniform(0.5, 2.0, (3, 3))):
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    rng = np.random.default_rng(23)
+    x = leaf(rng.uniform(0.5, 2.0, (3, 3)))
+    x.exp().backward(rng.standard_normal((3, 3)))
+    expect.value(x.grad, rtol=1e-10, atol=1e-12, what="the gradient of exp's input")
 
 
 def test_log():
-    for analytic, numeric in gradients(lambda x: x.log().sum(), rng.uniform(0.5, 2.0, (3, 3))):
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    rng = np.random.default_rng(24)
+    x = leaf(rng.uniform(0.5, 2.0, (3, 3)))
+    x.log().backward(rng.standard_normal((3, 3)))
+    expect.value(x.grad, rtol=1e-10, atol=1e-12, what="the gradient of log's input")
