@@ -24,6 +24,8 @@ from tinytorch.labs.release import (
     scan_release, solution_lines)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from autograder_layout import autograder_layout, run_autograder  # noqa: E402
 ALL_LABS = list(range(1, 11))
 INSTRUCTOR_FILES = [".ci/run", "docs/labs.md", "tests/test_tutorials.py",
                     "tests/test_labs_release.py", "tests/labs/hidden/test_lab01_hidden.py"]
@@ -339,18 +341,12 @@ def test_the_autograder_bundle_grades_visible_and_hidden_tests(student, tmp_path
     for package in ("numba", "pytest", "ziglang", "unicorn", "pyelftools"):
         assert package in setup_script
     assert "command -v cc" in setup_script
-    # What run_autograder does, with the submission (the release, solved) somewhere else.
-    submission = tmp_path / "submission"
-    shutil.copytree(student, submission)
+    # run_autograder on a Gradescope layout, with the release, solved, as the submission.
+    solved = tmp_path / "solved"
+    shutil.copytree(student, solved)
     for relative in find_regions(ROOT, {1}):
-        shutil.copy(ROOT / relative, submission / relative)
-    shutil.copytree(source / "tests", submission / "tests", dirs_exist_ok=True)
-    results = tmp_path / "results.json"
-    subprocess.run([sys.executable, "-c", "import sys; from grader.commands import main; "
-                    "sys.exit(main(sys.argv[1:]))", "grade", "01", "--root", str(submission),
-                    "--import-from-tree", "--results", str(results)],
-                   cwd=source, check=True, capture_output=True, text=True)
-    graded = json.loads(results.read_text())
+        shutil.copy(ROOT / relative, solved / relative)
+    graded = run_autograder(autograder_layout(ROOT, 1), solved)
     check_gradescope_results(graded)
     hidden = [test for test in graded["tests"] if test["visibility"] == "after_due_date"]
     assert hidden and all(test["score"] == test["max_score"] for test in graded["tests"])

@@ -1,20 +1,16 @@
 """Lab 01 — tensors and broadcasting: undoing a broadcast, expanding, matmul's shape rule.
 
-Every test here exercises code students write in lab 01 and nothing from later
-labs (no backward pass, no layers): the references are plain numpy.
+Every test is a probe (tinytorch.labs.expect): it runs the code students write
+in lab 01 on fixed inputs and hands over the results; the lab's answer key
+holds what the reference solution produces.  Nothing from later labs is used
+(no backward pass, no layers).
 """
 import numpy as np
 import pytest
 
 import tinytorch
+from tinytorch.labs import expect
 from tinytorch.ops.arithmetic import unbroadcast
-
-
-def summed_by_broadcast_position(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Independent reference: label every input element, broadcast the labels, add up per label."""
-    labels = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(shape), grad.shape)
-    sums = np.bincount(labels.ravel(), weights=grad.ravel(), minlength=int(np.prod(shape)))
-    return sums.reshape(shape)
 
 
 @pytest.mark.parametrize("grad_shape, shape", [
@@ -26,29 +22,30 @@ def summed_by_broadcast_position(grad: np.ndarray, shape: tuple) -> np.ndarray:
 def test_unbroadcast_sums_the_broadcast_axes(grad_shape, shape):
     grad = np.random.default_rng(0).standard_normal(grad_shape)
     result = unbroadcast(grad, shape)
-    assert result.shape == shape, f"expected shape {shape}, got {result.shape}"
-    np.testing.assert_allclose(result, summed_by_broadcast_position(grad, shape), rtol=1e-12)
+    expect.value(np.shape(result), what="the shape of the result")
+    expect.value(result, rtol=1e-12, what="the summed gradient")
 
 
 def test_unbroadcast_of_an_unbroadcast_gradient_is_unchanged():
     grad = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_array_equal(unbroadcast(grad, (2, 3)), grad)
+    expect.value(unbroadcast(grad, (2, 3)), what="the gradient")
 
 
 def test_expand_replaces_minus_one_by_the_input_size():
     column = tinytorch.tensor([[1.0], [2.0], [3.0]])
     expanded = column.expand(2, -1, 4)
-    assert expanded.shape == (2, 3, 4), f"expected shape (2, 3, 4), got {expanded.shape}"
-    np.testing.assert_array_equal(expanded.numpy(), np.broadcast_to(column.numpy(), (2, 3, 4)))
+    expect.value(expanded.shape, what="the expanded shape")
+    expect.value(expanded, what="the expanded values")
 
 
 def test_matmul_of_a_matrix_and_a_vector_follows_numpy():
     a = np.arange(12.0).reshape(3, 4)
     v = np.array([1.0, -1.0, 2.0, 0.5])
-    np.testing.assert_allclose((tinytorch.tensor(a) @ tinytorch.tensor(v)).numpy(), a @ v)
+    expect.value(tinytorch.tensor(a) @ tinytorch.tensor(v), rtol=1e-12, what="a @ v")
 
 
 def test_matmul_with_disagreeing_inner_sizes_names_both_shapes():
-    with pytest.raises(RuntimeError) as error:
+    expect.value(tinytorch.ones(2, 3) @ tinytorch.ones(3, 5), what="the product that fits")
+    with expect.raises(RuntimeError, match=r"cannot be multiplied \(2x3 and 4x5\)",
+                       what="the error for the product that does not fit"):
         tinytorch.ones(2, 3) @ tinytorch.ones(4, 5)
-    assert "cannot be multiplied (2x3 and 4x5)" in str(error.value)

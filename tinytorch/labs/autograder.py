@@ -7,14 +7,16 @@ and reads ``/autograder/results/results.json``.  The bundle holds:
 
 * ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis,
   and for the code-generation labs a C compiler, ziglang, unicorn, pyelftools);
-* ``run_autograder``: finds the student's repository in the submission, puts
-  the instructor's copies of the lab's tests over the student's (so an edited
-  test grades nothing), removes any ``conftest.py`` a student could use to
-  patch pytest, and grades with the bundle's own grading code (a copy of
-  ``tinytorch/labs``, imported as ``grader``): the student's copy of it is
-  never run, and the student's package is imported straight from the
-  submission, without installing it;
+* ``run_autograder``: hands everything to ``grader/autograde.py``, the
+  bundle's own grading code (a copy of ``tinytorch/labs``, imported as
+  ``grader``; the student's copy of it is never run): it copies the
+  student's repository without its tests and pytest configuration, runs
+  the instructor's visible tests, then the hidden ones, each confined and in
+  record mode, and judges the records against the answer key
+  (``autograde.py`` and ``verdict.py`` explain why this cannot be gamed);
 * ``tests/``: the lab's visible and hidden test files;
+* ``answers/``: the lab's answer key (``answer_key.py``), kept out of every
+  folder a test process can read;
 * ``graded_tests.json``: the lab's graded tests and their points, collected
   from the reference when the bundle is built (``manifest.py``).  The grader
   scores against it, so a submission whose tests do not even load scores 0
@@ -28,6 +30,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from .answer_key import key_path
 from .manifest import manifest_text
 from .registry import get_lab
 
@@ -49,24 +52,14 @@ python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "pytest>=7" "hypothes
 """
 
 RUN = """#!/usr/bin/env bash
-# Grades one submission of lab {tag}: {title}.
+# Grades one submission of lab {tag}: {title}.  All of it happens in the grader's
+# own process (grader/autograde.py), which never imports the student's code.
 set -uo pipefail
-SOURCE=/autograder/source
-RESULTS=/autograder/results/results.json
-setup_file=$(find /autograder/submission -maxdepth 3 -name setup.py | sort | head -n 1)
-root=$(dirname "${{setup_file:-/nonexistent/setup.py}}")
-if [ ! -d "$root/tinytorch" ]; then
-  mkdir -p "$(dirname "$RESULTS")"
-  echo '{{"score": 0, "output": "No TinyTorch repository (setup.py and tinytorch/) in the submission.", "tests": []}}' > "$RESULTS"
-  exit 0
-fi
-# The instructor's tests replace the student's; nothing may patch pytest.
-cp -r "$SOURCE/tests/." "$root/tests/"
-find "$root" -name conftest.py -delete
-rm -f "$root/pytest.ini" "$root/tox.ini"
-cd "$SOURCE"
-python3 -c "import sys; from grader.commands import main; sys.exit(main(sys.argv[1:]))" \\
-  grade {tag} --root "$root" --import-from-tree --manifest "$SOURCE/{manifest}" --results "$RESULTS"
+AUTOGRADER=${{AUTOGRADER_ROOT:-/autograder}}
+cd "$AUTOGRADER/source"
+python3 -c "import sys; from grader.autograde import main; sys.exit(main(sys.argv[1:]))" \\
+  {number} --source "$AUTOGRADER/source" --submission "$AUTOGRADER/submission" \\
+  --results "$AUTOGRADER/results/results.json"
 """
 
 
@@ -90,13 +83,17 @@ def build_autograder(number: int, root: Path, out: Path) -> list[str]:
     graded_tests = manifest_text(root, [lab], include_hidden=True)
     with zipfile.ZipFile(partial, "w") as bundle:
         _add(bundle, "setup.sh", SETUP, executable=True)
-        run = RUN.format(tag=lab.tag, title=lab.title, manifest=MANIFEST_NAME)
+        run = RUN.format(tag=lab.tag, title=lab.title, number=lab.number)
         _add(bundle, "run_autograder", run, executable=True)
         _add(bundle, MANIFEST_NAME, graded_tests)
         for module in sorted(LABS_PACKAGE.glob("*.py")):
             _add(bundle, f"grader/{module.name}", module.read_bytes())
         for name in test_files:
             _add(bundle, f"tests/{Path(name).relative_to('tests').as_posix()}", (root / name).read_bytes())
+        for hidden in (False, True):  # the answer key, never copied where tests run
+            key = key_path(root, lab, hidden)
+            if key.exists():
+                _add(bundle, f"answers/{key.relative_to(root).as_posix()}", key.read_bytes())
         names = bundle.namelist()
     os.replace(partial, out)
     return names

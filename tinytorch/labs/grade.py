@@ -31,6 +31,14 @@ is ``pip install -e .`` in the working tree; the autograder instead maps the
 imports onto the submission with ``import_from_tree=True``.)
 
 A skipped test scores nothing: a lab test must run everywhere it is graded.
+
+The verdict on a probe (a graded test written with ``expect``) is never the
+run's: the tests run with ``$TINYTORCH_CHECKS=record``, so they only record
+what the code produced, and this process, which never imports the code under
+test, judges each record against the lab's answer key (``verdict.py``): the
+same rule whether a student grades at home or the autograder does.  A test
+with no entry in the key (a lab whose tests are not probes yet) is scored by
+its pytest outcome, which code under test could forge.
 """
 from __future__ import annotations
 
@@ -44,9 +52,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .answer_key import key_path, load_entries
+from .confinement import Confinement
 from .manifest import GradedTestId, LabManifest, ManifestError, collect_graded_tests, read_manifest
 from .registry import MANIFEST_FILE, Lab, get_lab, selects
 from .sandbox import TestRun, run_tests, runner_command
+from .verdict import judge_test
 
 PASSING = "passed"
 GRADESCOPE_VISIBILITY = {False: "visible", True: "after_due_date"}
@@ -186,18 +197,38 @@ def _last_words(log: str) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-def _score(test: GradedTestId, run: TestRun, root: Path) -> GradedTest:
-    """One graded test against the run: its result, or why the run has none."""
+def _score(test: GradedTestId, run: TestRun, root: Path, answer: dict | None = None,
+           conceal: bool = False) -> GradedTest:
+    """One graded test against the run: its result (judged against ``answer``, its key entry,
+    when it has one), or why the run has none.  ``conceal``: say nothing of what a hidden
+    test found (its message would show the key's values)."""
     result = run.results.get(test.nodeid)
     file = test.nodeid.split("::")[0]
+    if result is not None and answer is not None and result.get("outcome") not in (
+            "timeout", "crashed"):
+        verdict = judge_test(answer, {"checks": result.get("records"),
+                                      "completed": result.get("completed") is True,
+                                      "error": result.get("message", "")})
+        outcome = PASSING if verdict.passed else "failed"
+        message = "" if verdict.passed else _place(verdict.message, result.get("where", ""))
+        if conceal and not verdict.passed:
+            message = "failed: a hidden test (what it checks is not shown)"
+        return GradedTest(test.nodeid, test.points if verdict.passed else 0.0, test.points,
+                          outcome, message, "" if conceal else result.get("output", ""),
+                          test.hidden, result.get("where", ""))
+    if result is not None and answer is None and result.get("records"):
+        return GradedTest(test.nodeid, 0.0, test.points, "failed",
+                          "no answer key for this test here (the instructor makes it with "
+                          "`tinytorch lab answers`)", "", test.hidden, "")
     if result is not None:
         outcome, message = result["outcome"], result.get("message", "")
         if outcome == "skipped":
             message = f"skipped ({message}): a graded test must run"
         message = _place(message, result.get("where", ""), result.get("checked_at", ""))
-        return GradedTest(test.nodeid, test.points if outcome == PASSING else 0.0, test.points,
-                          outcome, message, result.get("output", ""), test.hidden,
-                          result.get("where", ""))
+        passed = outcome == PASSING and answer is None
+        return GradedTest(test.nodeid, test.points if passed else 0.0, test.points,
+                          outcome if outcome != PASSING or passed else "failed", message,
+                          result.get("output", ""), test.hidden, result.get("where", ""))
     error = next((e for e in run.collect_errors if not e["nodeid"] or selects(e["nodeid"], test.nodeid)
                   or test.nodeid.startswith(e["nodeid"].rstrip("/") + "/")), None)
     if not (root / file).exists():
@@ -222,19 +253,29 @@ def _score(test: GradedTestId, run: TestRun, root: Path) -> GradedTest:
 
 def grade(number: int, root: Path | None = None, *, timeout: float = 60.0,
           import_from_tree: bool = False, env: dict[str, str] | None = None,
-          manifest: Path | None = None) -> Grade:
+          manifest: Path | None = None, answers: list[Path] | None = None,
+          hidden: bool | None = None, confinement: Confinement | None = None,
+          conceal_hidden: bool = False) -> Grade:
     """Run lab ``number``'s tests on the working tree ``root`` and score them against its
-    graded tests (``manifest``, see ``graded_here``)."""
+    graded tests (``manifest``, see ``graded_here``) and its answer key (``answers``: key
+    files; by default the tree's own).  ``hidden``: only the hidden (True) or visible (False)
+    tests; ``confinement``: run them inside it (``confinement.py``)."""
     lab = get_lab(number)
     root = find_working_tree(root)
     check_imports(root, import_from_tree)
     started = time.monotonic()
     listed, notes = graded_here(lab, root, manifest)
+    if hidden is not None:
+        listed = LabManifest([t for t in listed.tests if t.hidden == hidden],
+                             listed.withheld_tests, listed.withheld_points)
+    keys = load_entries(*(answers if answers is not None else
+                          [key_path(root, lab, False), key_path(root, lab, True)]))
     selectors = [s for s in lab.selectors() if (root / s.split("::")[0]).exists()
                  and any(selects(s, test.nodeid) for test in listed.tests)]
-    run = run_tests(root, selectors, timeout=timeout, map_imports=import_from_tree, env=env) \
-        if selectors else TestRun()
-    tests = [_score(test, run, root) for test in listed.tests]
+    run = run_tests(root, selectors, timeout=timeout, map_imports=import_from_tree, env=env,
+                    record=True, confinement=confinement) if selectors else TestRun()
+    tests = [_score(test, run, root, keys.get(test.nodeid), conceal_hidden and test.hidden)
+             for test in listed.tests]
     return Grade(lab, tests, time.monotonic() - started, notes, listed.withheld_tests,
                  listed.withheld_points)
 

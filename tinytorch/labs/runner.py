@@ -27,6 +27,16 @@ running if the process dies or has to be killed.  A test file that does not
 load is reported and the others still run; ``--collect-only`` lists the
 tests without running any.
 
+Graded tests are probes (``tinytorch.labs.expect``): the runner tells
+``expect`` which test starts and adds the test's records of what the code
+produced to its ``result`` event, with ``completed`` (the test ran to its
+end).  With ``$TINYTORCH_CHECKS=record`` those records are all the grader
+uses (``verdict.py``); pytest's own outcome, which code in this process
+could forge, decides nothing there.  ``--sealed`` runs pytest with nothing
+the tree under test could configure: the grader's empty ini (``-c``), no
+``conftest.py``, no plugins from ``addopts`` or installed packages
+(``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, set by the caller).
+
 A failure is recorded as a student should read it: the line to read first
 (``first_line``: numpy's comparisons summed up in one line, expected and got
 named) and the place it points to, the deepest line of the student's own
@@ -82,8 +92,11 @@ class TreeFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-class TestTimeout(Exception):
-    """Raised inside a test that ran longer than its time limit."""
+class TestTimeout(BaseException):
+    """Raised inside a test that ran longer than its time limit.
+
+    A BaseException, like KeyboardInterrupt: neither ``except Exception`` in the
+    code under test nor ``expect.raises`` may swallow it."""
 
 
 class Recorder:
@@ -133,6 +146,9 @@ class Recorder:
     def pytest_runtest_logstart(self, nodeid, location) -> None:  # noqa: ANN001
         self.outcomes[nodeid] = {"outcome": "passed", "message": "", "output": ""}
         self.write(event="start", nodeid=nodeid)
+        expect = _expect()
+        if expect is not None:
+            expect.begin(nodeid, None)
 
         def interrupt(signum, frame):  # noqa: ANN001
             raise TestTimeout(f"the test took longer than {self.timeout:g} s "
@@ -154,7 +170,23 @@ class Recorder:
 
     def pytest_runtest_logfinish(self, nodeid, location) -> None:  # noqa: ANN001
         signal.setitimer(signal.ITIMER_REAL, 0)
-        self.write(event="result", nodeid=nodeid, **self.outcomes.get(nodeid, {"outcome": "passed"}))
+        outcome = self.outcomes.get(nodeid, {"outcome": "passed"})
+        expect = _expect()
+        records = expect.take_records() if expect is not None else []
+        self.write(event="result", nodeid=nodeid, records=records,
+                   completed=outcome["outcome"] == "passed", **outcome)
+
+
+def _expect():  # noqa: ANN202
+    """The module ``tinytorch.labs.expect`` of the tree under test, or None if it will not load
+    (a package that does not import: its tests fail on their own)."""
+    module = sys.modules.get("tinytorch.labs.expect")
+    if module is None:
+        try:
+            import tinytorch.labs.expect as module
+        except BaseException:  # noqa: BLE001  (anything the student's package raises)
+            return None
+    return module
 
 
 # ---- what a student reads first -------------------------------------------------------
@@ -329,6 +361,8 @@ def main() -> int:
     parser.add_argument("--events", type=Path)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--collect-only", action="store_true", help="list the tests, run none")
+    parser.add_argument("--sealed", type=Path, metavar="INI",
+                        help="run pytest with this ini file and nothing the tree configures")
     parser.add_argument("tests", nargs="*")
     args = parser.parse_args()
     root = args.root.resolve()
@@ -345,6 +379,8 @@ def main() -> int:
     # A test file that does not load costs its own tests, not the others' (the grader
     # knows every graded test from its manifest, so nothing it hides goes unscored).
     options = ["--collect-only"] if args.collect_only else []
+    if args.sealed:
+        options += ["-c", str(args.sealed), "--noconftest"]
     return pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", str(root), "-o",
                         "console_output_style=classic", "--continue-on-collection-errors",
                         *options, *args.tests], plugins=[recorder])

@@ -53,8 +53,8 @@ def judge_test(answer: dict, submitted: dict | None) -> Verdict:
     for index, key in enumerate(expected_checks):
         what = key.get("what") or f"check {index + 1}"
         if index >= len(recorded):
-            reason = submitted.get("error") or "the test stopped before this check"
-            return Verdict(False, f"{what}: not reached: {_text(reason)}")
+            reason = submitted.get("error") or "the test stopped"
+            return Verdict(False, f"{_text(reason)} (before checking {what})")
         record = recorded[index]
         if not isinstance(record, dict) or record.get("kind") != key["kind"]:
             return Verdict(False, f"{what}: the test made a different check here")
