@@ -208,3 +208,28 @@ def test_the_events_file_is_read_as_untrusted_data(tmp_path):
         "[" * 100000 + "]" * 100000,
     ]) + "\n")
     assert read_records(path) == {"t.py::a": {"checks": [], "completed": True, "error": ""}}
+
+
+# ---- mutants ----------------------------------------------------------------------------------
+
+def test_lab_verify_reports_a_mutant_that_no_test_catches(monkeypatch):
+    """A "mutant" that is the solution itself passes every test: verify must say so."""
+    from pathlib import Path
+
+    from tinytorch.labs import verify as verifying
+    from tinytorch.labs.mutation import Mutant, mutated_source
+    from tinytorch.labs.regions import find_regions
+    from tinytorch.labs.registry import get_lab
+
+    root = Path(__file__).resolve().parent.parent
+    region = find_regions(root, {1})[Path("tinytorch/ops/arithmetic.py")][0]
+    same = Mutant("the solution itself", "tinytorch/ops/arithmetic.py", "unbroadcast",
+                  "\n".join(line[len(region.indent):] for line in region.body))
+    assert mutated_source(root, same, 1).count("added_axes = grad.ndim") == 1
+    caught = Mutant("forgets the stretched axes", "tinytorch/ops/arithmetic.py", "unbroadcast",
+                    "return np.add.reduce(grad, axis=tuple(range(grad.ndim - len(shape))))")
+    monkeypatch.setattr(verifying, "load_mutants", lambda root, tag: [same, caught])
+    checks = verifying.verify(root, [get_lab(1)], stream=None)
+    (mutants,) = [check for check in checks if check.invariant == "d"]
+    assert mutants.problems == ["mutant 'the solution itself' (tinytorch/ops/arithmetic.py, "
+                                "unbroadcast) passes every graded test"]

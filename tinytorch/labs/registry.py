@@ -143,18 +143,22 @@ LABS: list[Lab] = [
     )),
     Lab(6, "Convolutions", "tutorials/06_convolutions.py", (
         visible("tests/labs/test_lab06_convolutions.py"),
+        hidden("tests/labs/hidden/test_lab06_hidden.py"),
     )),
     Lab(7, "Kernels and acceleration with Numba", "tutorials/07_kernels_and_acceleration.py", (
         visible("tests/labs/test_lab07_gemm.py"),
+        hidden("tests/labs/hidden/test_lab07_hidden.py"),
     )),
     Lab(8, "Quantization", "tutorials/08_quantization.py", (
         visible("tests/labs/test_lab08_quantization.py"),
     )),
     Lab(9, "Code generation to C and memory planning", "tutorials/09_code_generation.py", (
         visible("tests/labs/test_lab09_code_generation.py"),
+        hidden("tests/labs/hidden/test_lab09_hidden.py"),
     )),
     Lab(10, "On the microcontroller", "tutorials/10_microcontroller.py", (
         visible("tests/labs/test_lab10_microcontroller.py"),
+        hidden("tests/labs/hidden/test_lab10_hidden.py"),
     )),
 ]
 

@@ -71,7 +71,8 @@ from pathlib import Path
 
 from .regions import (Region, RegionError, find_regions, parse_hints, parse_source,
                       stub_source, tracked_files)
-from .registry import HIDDEN_TESTS_DIRECTORY
+from .manifest import write_manifest
+from .registry import HIDDEN_TESTS_DIRECTORY, MANIFEST_FILE
 
 PACKAGE_FOLDERS = ("tinytorch", "kernels", "codegen")
 STUDENT_README = Path(__file__).with_name("student_readme.md")
@@ -327,6 +328,9 @@ def release(root: Path, out: Path, labs: list[int], keep_solutions: list[int] = 
                 target.write_text(student_readme(root, to_stub), encoding="utf-8")
             else:
                 shutil.copy2(root / relative, target)
+        # The graded tests, listed from the reference: a copy whose code does not even
+        # import still scores every test, 0 each, out of the full total.
+        write_manifest(root, staging / MANIFEST_FILE)
         leaks = scan_release(staging, forbidden, package_code)
         if leaks:
             shown = "\n  ".join(str(leak) for leak in leaks[:20])

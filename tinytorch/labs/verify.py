@@ -1,4 +1,4 @@
-"""The three invariants of every lab, checked by running its tests on stubbed copies.
+"""The four invariants of every lab, checked by running its tests on stubbed and mutated copies.
 
 For each registered lab NN:
 
@@ -7,7 +7,14 @@ For each registered lab NN:
     gives away points for code the student has not written;
 (c) with every *later* lab stubbed, NN's tests still pass and NN's tutorial
     runs, headless, as a script: neither a lab nor its tutorial depends on
-    code that students only write in a later week.
+    code that students only write in a later week;
+(d) every mutant of NN (``mutation.py``: a plausible wrong solution) fails at
+    least one of NN's graded tests: the tests catch real mistakes, not only
+    missing code.
+
+(a) also keeps the answer key honest: the tests are probes (``expect``), and
+run here they compare with the key, so a key that no longer matches what the
+reference produces fails (a); ``tinytorch lab answers`` remakes it.
 
 A stubbed copy is not a copy of the repository.  Only the files holding
 stubbed regions are written, into an *overlay* folder; the test process
@@ -38,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .mutation import load_mutants, mutated_source
 from .regions import find_regions, stub_source
 from .registry import LABS, Lab
 from .sandbox import RUNNER, TestRun, run_tests
@@ -123,7 +131,7 @@ def _describe(run: TestRun, nodeid: str) -> str:
 
 def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
            stream: TextIO | None = sys.stdout) -> list[Check]:
-    """Check invariants (a), (b) and (c) for ``labs`` (default: every registered lab)."""
+    """Check invariants (a), (b), (c) and (d) for ``labs`` (default: every registered lab)."""
     labs = list(LABS if labs is None else labs)
     root = root.resolve()
     region_labs = {region.lab for regions in find_regions(root).values() for region in regions}
@@ -155,6 +163,18 @@ def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
                     options = _stubbed_run(root, stubbed, Path(folder) / f"{lab.tag}{invariant}")
                     jobs[(lab.number, invariant)] = pool.submit(
                         run_tests, root, selectors, timeout=timeout, **options)
+        for lab in labs:  # (d): each mutant, stopping at the first test it fails
+            for index, mutant in enumerate(load_mutants(root, lab.tag)):
+                overlay = Path(folder) / f"{lab.tag}m{index}"
+                target = overlay / mutant.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(mutated_source(root, mutant, lab.number), encoding="utf-8")
+                env = {"PYTEST_ADDOPTS": "-x"}
+                if mutant.path.startswith("kernels/"):
+                    env["NUMBA_DISABLE_JIT"] = "1"
+                jobs[(lab.number, "mutant", index)] = (mutant, pool.submit(
+                    run_tests, root, [s for s in lab.selectors() if s not in missing[lab.number]],
+                    timeout=timeout, map_imports=True, overlay=overlay, env=env))
         for lab in reversed(labs):  # later tutorials run longer: they go first
             if (root / lab.tutorial).is_file():
                 later = {number for number in region_labs if number > lab.number}
@@ -194,4 +214,15 @@ def verify(root: Path, labs: list[Lab] | None = None, *, timeout: float = 120.0,
                 problems += [problem for problem in [jobs[(lab.number, "tutorial")].result()]
                              if problem]
             report(Check(lab, "c", problems))
+
+            problems = []
+            for key, job in jobs.items():
+                if isinstance(key, tuple) and key[:2] == (lab.number, "mutant"):
+                    mutant, run = job[0], job[1].result()
+                    if not run.collected or all(run.outcome(t) == "passed" for t in run.collected):
+                        problems.append(f"mutant {mutant.name!r} ({mutant.path}, "
+                                        f"{mutant.function}) passes every graded test")
+            if (lab.number, "mutant", 0) not in jobs and lab.number in region_labs:
+                problems.append(f"no mutants in tests/labs/mutants/lab{lab.tag}.py")
+            report(Check(lab, "d", problems))
     return checks
