@@ -59,7 +59,7 @@ AUTOGRADER=${{AUTOGRADER_ROOT:-/autograder}}
 cd "$AUTOGRADER/source"
 python3 -c "import sys; from grader.autograde import main; sys.exit(main(sys.argv[1:]))" \\
   {number} --source "$AUTOGRADER/source" --submission "$AUTOGRADER/submission" \\
-  --results "$AUTOGRADER/results/results.json"
+  --results "$AUTOGRADER/results/results.json" --timeout "${{TINYTORCH_TEST_TIMEOUT:-60}}"
 """
 
 
