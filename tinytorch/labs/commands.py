@@ -94,6 +94,23 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _answers(args: argparse.Namespace) -> int:
+    from .answer_key import AnswerKeyError, write_keys
+    from .grade import find_working_tree
+    from .registry import LABS
+
+    numbers = args.labs or [lab.number for lab in LABS]
+    try:
+        written = write_keys(find_working_tree(args.root), numbers)
+    except AnswerKeyError as error:
+        print(f"tinytorch lab answers: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"  {path}")
+    print(f"{len(written)} answer key file(s) written")
+    return 0
+
+
 def _autograder(args: argparse.Namespace) -> int:
     from .autograder import build_autograder
     from .grade import find_working_tree
@@ -128,7 +145,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``lab`` (list, release, verify, autograder) and ``grade`` to a sub-command table."""
+    """Add ``lab`` (list, release, verify, answers, autograder) and ``grade`` to a sub-command
+    table."""
     root_help = "the working tree (default: the one holding the current directory)"
     lab = commands.add_parser("lab", help="weekly labs: list, student release, checks, autograder",
                               description="Instructor tools for the weekly labs.")
@@ -152,12 +170,23 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     verify = lab_commands.add_parser(
         "verify", help="check every lab's invariants (reference passes, stubs fail, no future)",
-        description="For each lab: (a) the reference passes its tests; (b) with the lab stubbed "
-                    "every graded test fails; (c) with every later lab stubbed they pass.")
+        description="For each lab: (a) the reference passes its tests (its answer key is "
+                    "current); (b) with the lab stubbed every graded test fails; (c) with every "
+                    "later lab stubbed they pass and its tutorial runs; (d) each of its mutants "
+                    "fails a graded test.")
     verify.add_argument("--labs", type=_lab_numbers, default=[], help="only these labs")
     verify.add_argument("--timeout", type=_seconds, default=120.0, help="seconds per test (120)")
     verify.add_argument("--root", type=Path, help=root_help)
     verify.set_defaults(run=_verify)
+
+    answers = lab_commands.add_parser(
+        "answers", help="write the labs' answer keys: their probes run on the reference",
+        description="Run each lab's graded tests (probes) on the reference solution and write "
+                    "what they produce as the lab's answer key (tests/labs/answers/, "
+                    "tests/labs/hidden/answers/). Run it after changing a lab's tests.")
+    answers.add_argument("--labs", type=_lab_numbers, default=[], help="only these labs")
+    answers.add_argument("--root", type=Path, help=root_help)
+    answers.set_defaults(run=_answers)
 
     bundle = lab_commands.add_parser("autograder", help="write a Gradescope autograder zip for a lab")
     bundle.add_argument("lab", type=_lab_number, help="lab number, e.g. 03")
