@@ -105,6 +105,12 @@ def decode(data: Any, depth: int = 0) -> Any:
 
 def describe(value: Any, limit: int = 300) -> str:
     """A short readable form of a decoded value, for messages."""
+    if isinstance(value, tuple):  # a shape, or a sequence of results
+        inner = ", ".join(describe(item, limit) for item in value)
+        text = f"({inner},)" if len(value) == 1 else f"({inner})"
+        return text if len(text) <= limit else text[:limit] + " ..."
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return repr(value.item())
     if isinstance(value, np.ndarray):
         text = np.array2string(value, threshold=20, edgeitems=3, precision=6)
         text = f"{text} ({value.dtype}, shape {value.shape})" if value.ndim else text
@@ -140,6 +146,11 @@ def judge(kind: str, actual: Any, expected: Any, rtol: float = 0.0, atol: float 
         return _judge_raises(actual, expected)
     if kind not in ("equal", "close"):
         return f"unknown kind of check {kind!r}"
+    if kind == "equal" and (isinstance(actual, tuple) or isinstance(expected, tuple)):
+        # Shapes and sequences compare as Python values: (3, 1) against (3,), not as arrays.
+        if _equal_values(actual, expected):
+            return None
+        return f"expected {describe(expected)}, got {describe(actual)}"
     got, want = _as_array(actual), _as_array(expected)
     if want is None or got is None:  # text, None, or sequences holding them
         if kind == "equal" and _equal_values(actual, expected):

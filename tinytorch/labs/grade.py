@@ -210,7 +210,8 @@ def _score(test: GradedTestId, run: TestRun, root: Path, answer: dict | None = N
                                       "completed": result.get("completed") is True,
                                       "error": result.get("message", "")})
         outcome = PASSING if verdict.passed else "failed"
-        message = "" if verdict.passed else _place(verdict.message, result.get("where", ""))
+        message = "" if verdict.passed else _place("; ".join(
+            line.strip() for line in verdict.message.splitlines()), result.get("where", ""))
         if conceal and not verdict.passed:
             message = "failed: a hidden test (what it checks is not shown)"
         return GradedTest(test.nodeid, test.points if verdict.passed else 0.0, test.points,
