@@ -233,3 +233,15 @@ def test_lab_verify_reports_a_mutant_that_no_test_catches(monkeypatch):
     (mutants,) = [check for check in checks if check.invariant == "d"]
     assert mutants.problems == ["mutant 'the solution itself' (tinytorch/ops/arithmetic.py, "
                                 "unbroadcast) passes every graded test"]
+
+
+def test_close_applies_to_each_value_of_a_mapping_or_sequence():
+    key = roundtrip({"weight": np.array([1.0, 2.0]), "bias": np.array(0.5)})
+    assert checks.judge("close", roundtrip({"weight": np.array([1.0, 2.0 + 1e-9]),
+                                           "bias": np.array(0.5)}), key, rtol=1e-6) is None
+    problem = checks.judge("close", roundtrip({"weight": np.array([1.0, 2.5]),
+                                              "bias": np.array(0.5)}), key, rtol=1e-6)
+    assert problem.startswith("['weight']: Mismatched elements: 1 / 2")
+    assert "expected" in checks.judge("close", roundtrip({"weight": np.ones(2)}), key, rtol=1e-6)
+    assert checks.judge("close", roundtrip((1.0, np.ones(2))), roundtrip((1.0, np.ones(2))),
+                        rtol=1e-6) is None

@@ -146,6 +146,8 @@ def judge(kind: str, actual: Any, expected: Any, rtol: float = 0.0, atol: float 
         return _judge_raises(actual, expected)
     if kind not in ("equal", "close"):
         return f"unknown kind of check {kind!r}"
+    if kind == "close" and isinstance(expected, (tuple, dict)):
+        return _judge_each(actual, expected, rtol, atol)
     if kind == "equal" and (isinstance(actual, tuple) or isinstance(expected, tuple)):
         # Shapes and sequences compare as Python values: (3, 1) against (3,), not as arrays.
         if _equal_values(actual, expected):
@@ -186,6 +188,19 @@ def judge(kind: str, actual: Any, expected: Any, rtol: float = 0.0, atol: float 
     if kind == "close":
         lines.append(f" (tolerance rtol={rtol:g}, atol={atol:g})")
     return "\n".join(lines)
+
+
+def _judge_each(actual: Any, expected: tuple | dict, rtol: float, atol: float) -> str | None:
+    """``close`` for each item of a sequence or mapping of results, keys or positions first."""
+    if type(actual) is not type(expected) or len(actual) != len(expected) or (
+            isinstance(expected, dict) and actual.keys() != expected.keys()):
+        return f"expected {describe(expected)}, got {describe(actual)}"
+    keys = expected.keys() if isinstance(expected, dict) else range(len(expected))
+    for key in keys:
+        problem = judge("close", actual[key], expected[key], rtol, atol)
+        if problem is not None:
+            return f"[{key!r}]: {problem}"
+    return None
 
 
 def _equal_elementwise(got: np.ndarray, want: np.ndarray) -> np.ndarray:

@@ -72,7 +72,7 @@ from pathlib import Path
 from .regions import (Region, RegionError, find_regions, parse_hints, parse_source,
                       stub_source, tracked_files)
 from .manifest import write_manifest
-from .registry import HIDDEN_TESTS_DIRECTORY, MANIFEST_FILE
+from .registry import HIDDEN_TESTS_DIRECTORY, LABS, MANIFEST_FILE
 
 PACKAGE_FOLDERS = ("tinytorch", "kernels", "codegen")
 STUDENT_README = Path(__file__).with_name("student_readme.md")
@@ -330,7 +330,10 @@ def release(root: Path, out: Path, labs: list[int], keep_solutions: list[int] = 
                 shutil.copy2(root / relative, target)
         # The graded tests, listed from the reference: a copy whose code does not even
         # import still scores every test, 0 each, out of the full total.
-        write_manifest(root, staging / MANIFEST_FILE)
+        graded = [lab for lab in LABS if all((root / selector.split("::")[0]).exists()
+                                             for selector in lab.selectors(include_hidden=False))]
+        if graded:
+            write_manifest(root, staging / MANIFEST_FILE, graded)
         leaks = scan_release(staging, forbidden, package_code)
         if leaks:
             shown = "\n  ".join(str(leak) for leak in leaks[:20])
