@@ -12,9 +12,6 @@ import contextlib
 import io
 import json
 import shutil
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,6 @@ import pytest
 
 from tinytorch.labs import commands
 from tinytorch.labs import grade as grading
-from tinytorch.labs.autograder import build_autograder
 from tinytorch.labs.manifest import collect_graded_tests, graded_tests, read_manifest, write_manifest
 from tinytorch.labs.registry import LABS, MANIFEST_FILE, get_lab, selects
 from tinytorch.labs.runner import first_line

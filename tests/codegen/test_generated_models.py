@@ -14,8 +14,7 @@ from tinytorch.codegen.deploy import CoreModel, HostModel, build_model, model_so
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.quant import Int8Interpreter
 
-from tinytorch.codegen.example_graphs import (GraphBuilder, digits_cnn, random_architecture,
-                                              residual_net)
+from tinytorch.codegen.example_graphs import digits_cnn, random_architecture, residual_net
 
 MCU_TARGETS = ["cortex-m0plus", "cortex-m4", "cortex-m7"]
 
