@@ -4,18 +4,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 from tinytorch.labs.autograder import build_autograder
 
 
-def autograder_layout(root: Path, lab: int, base: Path | None = None) -> Path:
-    """``base/autograder`` with the bundle of ``lab`` unpacked in ``source`` (``base``: a new
-    folder under the system's temporary folder, which the sandbox user can enter)."""
-    base = Path(base or tempfile.mkdtemp(prefix="tinytorch-layout-"))
-    os.chmod(base, 0o755)
+def autograder_layout(root: Path, lab: int, base: Path) -> Path:
+    """``base/autograder`` with the bundle of ``lab`` unpacked in ``source``.  Only the grader
+    (root, where the tests run as root) reads it: the sandbox works on copies elsewhere."""
     layout = base / "autograder"
     (layout / "results").mkdir(parents=True)
     (layout / "submission").mkdir()

@@ -27,7 +27,7 @@ TOTAL = 10  # lab 01's graded tests: 8 visible, 2 hidden
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
     os.environ["TINYTORCH_TEST_TIMEOUT"] = "5"  # the per-test limit run_autograder passes on
-    yield autograder_layout(ROOT, 1)
+    yield autograder_layout(ROOT, 1, tmp_path_factory.mktemp("layout"))
     os.environ.pop("TINYTORCH_TEST_TIMEOUT", None)
 
 

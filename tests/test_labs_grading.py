@@ -281,7 +281,7 @@ def test_a_damaged_manifest_refuses_to_grade(submission):
 # ---- the same total at home and in the autograder ----------------------------------------
 
 def test_the_total_at_home_is_the_autograders(reference, student, tmp_path):
-    layout = autograder_layout(reference, 1)
+    layout = autograder_layout(reference, 1, tmp_path)
     at_home = grading.grade(1, student, import_from_tree=True)
     solved = run_autograder(layout, student)
     total = sum(test["max_score"] for test in solved["tests"])

@@ -346,7 +346,7 @@ def test_the_autograder_bundle_grades_visible_and_hidden_tests(student, tmp_path
     shutil.copytree(student, solved)
     for relative in find_regions(ROOT, {1}):
         shutil.copy(ROOT / relative, solved / relative)
-    graded = run_autograder(autograder_layout(ROOT, 1), solved)
+    graded = run_autograder(autograder_layout(ROOT, 1, tmp_path / "layout"), solved)
     check_gradescope_results(graded)
     hidden = [test for test in graded["tests"] if test["visibility"] == "after_due_date"]
     assert hidden and all(test["score"] == test["max_score"] for test in graded["tests"])

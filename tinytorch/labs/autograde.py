@@ -92,7 +92,7 @@ def autograde(number: int, source: Path, submission: Path, results: Path,
                         manifest=manifest, answers=answers, hidden=False,
                         confinement=confinement)
         hidden_tests = source / "tests" / Path(HIDDEN_TESTS_DIRECTORY).relative_to("tests")
-        tests = visible.tests
+        tests, seconds = visible.tests, visible.seconds
         if hidden_tests.is_dir():
             shutil.copytree(hidden_tests, tree / HIDDEN_TESTS_DIRECTORY, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("answers", "conftest.py"))
@@ -100,8 +100,8 @@ def autograde(number: int, source: Path, submission: Path, results: Path,
             hidden = grade(number, tree, timeout=timeout, import_from_tree=True,
                            manifest=manifest, answers=answers, hidden=True,
                            confinement=confinement, conceal_hidden=True)
-            tests = tests + hidden.tests
-        result = Grade(lab, tests, visible.seconds, [], 0, 0.0)
+            tests, seconds = tests + hidden.tests, seconds + hidden.seconds
+        result = Grade(lab, tests, seconds, [], 0, 0.0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_results(result, results)
