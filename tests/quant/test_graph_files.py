@@ -151,8 +151,16 @@ def zip_of(members, compression=zipfile.ZIP_STORED):
 
 def npy_bytes(array):
     buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=True)
+    np.save(buffer, array)
     return buffer.getvalue()
+
+
+def object_npy_bytes():
+    """An .npy whose header declares an object array: the payload would be a pickle."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False,
+                                                  "shape": (2,)})
+    return buffer.getvalue() + b"\x80\x04not read: refused at the header"
 
 
 def set_central_directory_field(payload, offset, value):
@@ -193,8 +201,7 @@ DAMAGED_NPZ = {
     "random bytes": lambda good: np.random.default_rng(0).bytes(len(good)),
     "a lone .npy, not an .npz": lambda good: npy_bytes(np.zeros(3, np.int8)),
     "a member that is not a .npy": lambda good: without_npy_suffix(good, "stem.weight.npy"),
-    "an object array": lambda good: zip_of({"stem.weight.npy": npy_bytes(
-        np.array([1, "x"], dtype=object))}),
+    "an object array": lambda good: zip_of({"stem.weight.npy": object_npy_bytes()}),
     "broken deflate data": lambda good: garbage_deflate_stream(),
     "unknown compression method": lambda good: set_central_directory_field(good, 10, 99),
     "encrypted member": lambda good: set_central_directory_field(good, 8, 1),

@@ -2,7 +2,8 @@
 
 A lab is a number, a title, the tutorial that teaches it and a list of graded
 tests.  The code a student writes is not listed here: it is every solution
-region marked ``# BEGIN SOLUTION lab NN`` in the source (see ``regions.py``).
+region of the lab in the source, fenced by its two marker comments (see
+``regions.py``).
 
 Each ``Tests`` entry selects pytest tests by file or node id and gives every
 test it selects the same number of points.  Visible tests ship to students;
