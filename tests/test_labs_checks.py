@@ -6,7 +6,8 @@ import pytest
 
 import tinytorch
 from tinytorch.labs import checks, expect
-from tinytorch.labs.verdict import judge_test, read_records
+from tinytorch.labs.sandbox import _read_events
+from tinytorch.labs.verdict import judge_test
 
 
 def roundtrip(value):
@@ -201,13 +202,13 @@ def test_a_test_passes_only_when_every_check_matches_and_it_finished():
 
 def test_the_events_file_is_read_as_untrusted_data(tmp_path):
     path = tmp_path / "events.jsonl"
-    good = {"event": "records", "nodeid": "t.py::a", "checks": [], "completed": True}
+    good = {"event": "result", "nodeid": "t.py::a", "records": [], "completed": True}
     path.write_text("\n".join([
         json.dumps(good), "not json", json.dumps({"event": "result", "outcome": "passed"}),
-        json.dumps({"event": "records", "nodeid": 5, "checks": []}),
+        json.dumps({"event": "collected", "nodeids": [5]}),
         "[" * 100000 + "]" * 100000,
     ]) + "\n")
-    assert read_records(path) == {"t.py::a": {"checks": [], "completed": True, "error": ""}}
+    assert _read_events(path) == [good]
 
 
 # ---- mutants ----------------------------------------------------------------------------------

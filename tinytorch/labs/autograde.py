@@ -35,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 from .answer_key import HIDDEN_KEYS, VISIBLE_KEYS
+from .autograder import MANIFEST_NAME
 from .confinement import default_confinement, hand_over, lock_down
 from .grade import Grade, grade, write_results
 from .registry import HIDDEN_TESTS_DIRECTORY, get_lab
@@ -80,7 +81,7 @@ def autograde(number: int, source: Path, submission: Path, results: Path,
     confinement = default_confinement()
     if confinement.uid is not None:
         lock_down(source, results.parent)
-    manifest = source / "graded_tests.json"
+    manifest = source / MANIFEST_NAME
     answers = [source / "answers" / VISIBLE_KEYS / f"lab{lab.tag}.json",
                source / "answers" / HIDDEN_KEYS / f"lab{lab.tag}.json"]
     work = Path(tempfile.mkdtemp(prefix="tinytorch-autograde-"))

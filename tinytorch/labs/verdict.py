@@ -4,10 +4,11 @@ Where it sits
 -------------
 The autograder runs a submission's tests in a sandboxed child process with
 ``$TINYTORCH_CHECKS=record`` (``expect``): every check of every test writes
-what the student's code produced into an events file, and nothing else the
-child says is believed.  This module, in the grader's own process (which
-never imports the student's code), reads that file as untrusted data and
-judges each test against the answer key, made from the reference solution
+what the student's code produced into the events file that ``sandbox.py``
+reads (as untrusted data, each event checked for shape), and nothing else
+the child says is believed.  This module, in the grader's own process (which
+never imports the student's code), judges each test's records against the
+answer key, made from the reference solution
 when the autograder was built:
 
 * the answer key lists every graded test, so a test the child never reports
@@ -17,22 +18,17 @@ when the autograder was built:
   and the child recorded exactly the checks the reference made, each
   satisfying ``checks.judge`` against the key's value, tolerance or exception;
 * anything malformed (a record that does not decode, the wrong kind of check,
-  a file too large) fails the check it belongs to, with a message.
+  a test the run reports oddly) fails the check it belongs to, with a message.
 
 What a student's code can still do is produce the right values, which is the
 point of the lab.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from . import checks
-
-ANSWER_KEY_FORMAT = "tinytorch-answer-key"
-MAX_EVENTS_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -76,33 +72,3 @@ def judge_test(answer: dict, submitted: dict | None) -> Verdict:
 
 def _text(value: Any) -> str:
     return str(value)[:2000] if value else "no reason given"
-
-
-def read_records(events_path: Path) -> dict[str, dict]:
-    """{node id: {"checks": [...], "completed": bool, "error": str}} from the child's events
-    file; lines that are not well-formed ``records`` events are ignored."""
-    records: dict[str, dict] = {}
-    path = Path(events_path)
-    if not path.exists():
-        return records
-    with open(path, "rb") as file:
-        data = file.read(MAX_EVENTS_BYTES + 1)
-    for line in data[:MAX_EVENTS_BYTES].splitlines():
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if (isinstance(event, dict) and event.get("event") == "records"
-                and isinstance(event.get("nodeid"), str) and isinstance(event.get("checks"), list)):
-            records[event["nodeid"]] = {"checks": event["checks"],
-                                        "completed": event.get("completed") is True,
-                                        "error": str(event.get("error", ""))[:4000]}
-    return records
-
-
-def load_answer_key(path: Path) -> dict[str, Any]:
-    """The answer key written by ``build_answer_key`` (trusted: it comes with the grader)."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    if document.get("format") != ANSWER_KEY_FORMAT:
-        raise ValueError(f"{path}: not an answer key")
-    return document
