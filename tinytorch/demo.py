@@ -191,7 +191,7 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
         size = read_elf_report(elf, weight_prefix=f"{generated.name}_")
         core = CoreModel(elf, target, generated, graph)
 
-        test_images = load_digits("test")[0].data
+        test_images = load_digits("test")[0].array
         step(5, f"running the {len(test_images)} test images on the interpreter, the host "
                 f"build and the emulated {target}")
         interpreter = Int8Interpreter(graph)

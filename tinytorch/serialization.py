@@ -91,7 +91,7 @@ class _Encoder:
         if isinstance(obj, float):
             return {"type": "float", "value": float(obj)}  # json writes NaN/Infinity too
         if isinstance(obj, Tensor):
-            return self._array_node("tensor", obj.data, path)
+            return self._array_node("tensor", obj.array, path)
         if isinstance(obj, np.ndarray):
             return self._array_node("ndarray", obj, path)
         if isinstance(obj, (dict, list, tuple)):

@@ -1,17 +1,30 @@
 """The Tensor: a numpy array that remembers how it was made.
 
-A ``Tensor`` wraps one numpy array (``.data``) and adds what deep learning
+A ``Tensor`` wraps one numpy array (``.array``) and adds what deep learning
 needs on top:
 
 * ``requires_grad``: whether gradients should flow to it;
 * ``grad_fn``: the graph node (a ``Function``) that produced it, or None for a
   leaf that the user created;
-* ``grad``: after ``backward()``, d(loss)/d(this tensor), as a Tensor.
+* ``grad``: after ``backward()``, d(loss)/d(this tensor), as a Tensor;
+* a version counter, shared with every tensor viewing the same memory, that
+  counts in-place writes so that backward can refuse values overwritten
+  since the forward pass (see ``autograd/versions.py``).
+
+``.data`` is, as in PyTorch, another Tensor on the same memory, cut off from
+the graph: ``p.data.mul_(0.5)`` changes ``p`` without recording anything.
+``.array`` is the numpy array itself, which the operations compute with.
 
 All arithmetic lives in ``tinytorch/ops``; the methods here (``a + b``,
 ``x.sum(dim=1)``, ``x.reshape(2, -1)``) only forward to those functions, with
 PyTorch's names and argument names so that what a student learns here
 transfers.
+
+In-place operations (``x += 1``, ``x.add_(1)``, ``x[0] = 5``, ``x.fill_(0)``)
+write into the existing memory.  TinyTorch does not record them in the graph,
+so under grad mode they are refused on tensors that take part in it (see
+``_check_in_place``); under ``no_grad``, where optimizers and initializers
+work, they are always allowed.
 
 Dtypes follow PyTorch: Python floats become float32 (not numpy's float64),
 Python ints become int64, booleans stay bool, and a numpy array keeps its
@@ -30,7 +43,7 @@ float32, float64, int64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(n
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to a fresh numpy array with PyTorch's dtype rules."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     array = np.array(data, dtype=dtype)  # always a copy, as torch.tensor makes
     if dtype is None and array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         array = array.astype(np.float32)  # Python floats: float32, PyTorch's default
@@ -42,14 +55,16 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 class Tensor:
     """A multi-dimensional array with automatic differentiation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_retains_grad",
+                 "_version_counter", "__weakref__")
     __array_priority__ = 1000  # numpy operands defer to Tensor's operators
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        self.data = as_array(data, dtype)
+        self.array = as_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn = None
         self._retains_grad = False
+        self._version_counter: VersionCounter | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -58,10 +73,11 @@ class Tensor:
     def _wrap(cls, array: np.ndarray, requires_grad: bool) -> "Tensor":
         """Wrap an array without copying or checks: the fast path for operation results."""
         tensor = object.__new__(cls)
-        tensor.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        tensor.array = array if isinstance(array, np.ndarray) else np.asarray(array)
         tensor.grad = None
         tensor.grad_fn = None
         tensor._retains_grad = False
+        tensor._version_counter = None
         tensor.requires_grad = requires_grad
         return tensor
 
@@ -71,14 +87,14 @@ class Tensor:
         from tinytorch.autograd.engine import backward
 
         if isinstance(gradient, Tensor):
-            gradient = gradient.data
+            gradient = gradient.array
         backward(self, None if gradient is None else np.asarray(gradient, self.dtype), retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(
                 f"requires_grad_: only tensors of floating point dtype can require "
-                f"gradients, got dtype {self.data.dtype}"
+                f"gradients, got dtype {self.array.dtype}"
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
@@ -89,8 +105,39 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """The same data (shared, not copied), cut off from the graph."""
-        return Tensor._wrap(self.data, False)
+        """The same memory (shared, not copied, same version counter), cut off from the graph."""
+        alias = Tensor._wrap(self.array, False)
+        alias._version_counter = self._shared_version_counter()
+        return alias
+
+    @property
+    def data(self) -> "Tensor":
+        """A detached tensor on the same memory (writes to it change this tensor)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        self.array = value.array
+        self._version_counter = value._shared_version_counter()
+
+    @property
+    def _version(self) -> int:
+        """In-place writes to this memory since something first shared or saved it."""
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _shared_version_counter(self) -> VersionCounter:
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
+
+    def _mark_written(self) -> None:
+        """Count one in-place write (call after changing ``self.array`` in place)."""
+        counter = self._version_counter
+        if counter is not None:  # no counter yet: nobody shares or saved this memory
+            counter.value += 1
 
     def retain_grad(self) -> None:
         """Also keep ``.grad`` for this non-leaf tensor after backward."""
@@ -105,40 +152,40 @@ class Tensor:
     # ----- properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
 
     # ----- conversion -------------------------------------------------------------
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"item: a Tensor with {self.data.size} elements cannot be converted to Scalar"
+                f"item: a Tensor with {self.array.size} elements cannot be converted to Scalar"
             )
-        return self.data.item()
+        return self.array.item()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
@@ -146,10 +193,10 @@ class Tensor:
                 "numpy: can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return self.data
+        return self.array
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self.array.tolist()
 
     def to(self, dtype: Any) -> "Tensor":
         """A copy converted to ``dtype`` (gradients flow back for float to float)."""
@@ -173,56 +220,128 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+                f"Boolean value of Tensor with {self.array.size} elements is ambiguous"
             )
-        return bool(self.data)
+        return bool(self.array)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
-    # ----- in-place updates (no graph; for initialization and optimizers) --------
-    def _check_inplace(self, op: str) -> None:
-        from tinytorch.autograd.grad_mode import is_grad_enabled
-
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
+    # ----- in-place operations ---------------------------------------------------
+    def _check_in_place(self, op: str, *operands: Any) -> None:
+        """Refuse an in-place write that the graph would need to record."""
+        if not grad_mode._grad_enabled:
+            return  # under no_grad nothing is recorded: optimizers and init work here
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad is being used in an in-place "
-                "operation; wrap it in `with tinytorch.no_grad():`"
+                f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap the update in `with tinytorch.no_grad():`"
             )
-        if self.grad_fn is not None and is_grad_enabled():
-            # The graph does not record in-place changes, and a backward formula may
-            # have saved this very array: the gradient would be silently wrong.
+        if self.grad_fn is not None:
             raise RuntimeError(
                 f"{op}: in-place change of a tensor computed by {self.grad_fn!r}, which is "
-                "part of the autograd graph; TinyTorch does not record in-place operations. "
-                "Compute a new tensor instead (for example with tinytorch.where)"
+                "part of the autograd graph. TinyTorch does not record in-place "
+                "operations (PyTorch does); compute a new tensor instead, e.g. "
+                "`x = x + y` rather than `x += y`"
             )
+        for operand in operands:
+            if isinstance(operand, Tensor) and operand.requires_grad:
+                raise RuntimeError(
+                    f"{op}: writing a tensor that requires grad into one that does not "
+                    "would make it part of the autograd graph, and TinyTorch does not "
+                    "record in-place operations (PyTorch does); compute a new tensor "
+                    "instead, e.g. `x = x + y` or `tinytorch.where(mask, y, x)`"
+                )
+
+    def _store(self, op: str, result: "Tensor") -> "Tensor":
+        """Write ``result`` (computed out of place) into this tensor's memory."""
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {list(self.shape)} doesn't match the broadcast "
+                f"shape {list(result.shape)}"
+            )
+        if not _can_cast(result.dtype, self.dtype):
+            raise RuntimeError(
+                f"{op}: result type {result.dtype} can't be cast to the desired output "
+                f"type {self.dtype}"
+            )
+        if not self.array.flags.writeable:
+            raise RuntimeError(
+                f"{op}: unsupported operation: this tensor (shape {list(self.shape)}) is a "
+                "broadcast view in which several elements share one memory location; "
+                "call .clone() first"
+            )
+        self.array[...] = result.array
+        self._mark_written()
+        return self
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        self._check_in_place("add_", other)
+        return self._store("add_", add(self, other if alpha == 1 else mul(other, alpha)))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        self._check_in_place("sub_", other)
+        return self._store("sub_", sub(self, other if alpha == 1 else mul(other, alpha)))
+
+    def mul_(self, other: Any) -> "Tensor":
+        self._check_in_place("mul_", other)
+        return self._store("mul_", mul(self, other))
+
+    def div_(self, other: Any) -> "Tensor":
+        self._check_in_place("div_", other)
+        return self._store("div_", div(self, other))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+        self._check_in_place("clamp_", min, max)
+        return self._store("clamp_", clamp(self, min, max))
+
+    clip_ = clamp_
+
+    def fill_(self, value: Any) -> "Tensor":
+        self._check_in_place("fill_", value)
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(
+                f"fill_: only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions"
+            )
+        return self._store("fill_", full_like(self, value.item() if isinstance(value, Tensor)
+                                              else value))
 
     def zero_(self) -> "Tensor":
         return self.fill_(0)
 
-    def fill_(self, value: Any) -> "Tensor":
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
-
     def copy_(self, source: Any) -> "Tensor":
-        self._check_inplace("copy_")
-        self.data[...] = source.data if isinstance(source, Tensor) else source
+        self._check_in_place("copy_", source)
+        source = source if isinstance(source, Tensor) else Tensor(source)
+        try:
+            broadcast = np.broadcast_to(source.array, self.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"copy_: the source of shape {list(source.shape)} cannot be broadcast to "
+                f"the destination's shape {list(self.shape)}"
+            ) from None
+        self.array[...] = broadcast  # copy_ converts any dtype, as PyTorch's does
+        self._mark_written()
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        self.data[key] = value.data if isinstance(value, Tensor) else value
+        self._check_in_place("__setitem__", value)
+        self.array[numpy_key(key)] = value.array if isinstance(value, Tensor) else value
+        self._mark_written()
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
 
     # ----- printing ---------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.data.dtype not in (float32, int64, np.dtype(bool)):
-            extras.append(f"dtype=tinytorch.{self.data.dtype}")
+        if self.array.dtype not in (float32, int64, np.dtype(bool)):
+            extras.append(f"dtype=tinytorch.{self.array.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:
@@ -302,19 +421,29 @@ class Tensor:
         return permute(self, tuple(reversed(range(self.ndim))))
 
 
+def _can_cast(source: np.dtype, target: np.dtype) -> bool:
+    """PyTorch's rule for in-place results: no float into integers, nothing into bool."""
+    if target.kind == "b":
+        return source.kind == "b"
+    return not (source.kind in "fc" and target.kind in "iub")
+
+
 def compare(numpy_comparison: Any, a: Any, b: Any) -> Tensor:
     """Elementwise comparison: a boolean tensor with no gradient."""
-    a = a.data if isinstance(a, Tensor) else a
-    b = b.data if isinstance(b, Tensor) else b
+    a = a.array if isinstance(a, Tensor) else a
+    b = b.array if isinstance(b, Tensor) else b
     return Tensor._wrap(numpy_comparison(a, b), False)
 
 
-# The operations import Tensor from this module, so they are imported after it exists.
+# Autograd and the operations import Tensor from this module, so they come after it.
+from tinytorch.autograd import grad_mode  # noqa: E402
+from tinytorch.autograd.versions import VersionCounter  # noqa: E402
+from tinytorch.creation import full_like  # noqa: E402
 from tinytorch.ops import reduction  # noqa: E402
 from tinytorch.ops.arithmetic import add, div, mul, neg, pow, sub  # noqa: E402
 from tinytorch.ops.matmul import matmul  # noqa: E402
 from tinytorch.ops.pointwise import (  # noqa: E402
     abs, clamp, exp, log, maximum, minimum, relu, sigmoid, sqrt, tanh)
 from tinytorch.ops.shape import (  # noqa: E402
-    expand, flatten, index, permute, reshape, squeeze, transpose, unsqueeze)
+    expand, flatten, index, numpy_key, permute, reshape, squeeze, transpose, unsqueeze)
 from tinytorch.ops.softmax import log_softmax, softmax  # noqa: E402

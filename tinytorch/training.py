@@ -47,8 +47,8 @@ def predict(model: Module, loader: Iterable[Any]) -> tuple[np.ndarray, np.ndarra
     predicted, labels = [], []
     with no_grad():
         for inputs, targets in loader:
-            predicted.append(model(inputs).data.argmax(axis=1))
-            labels.append(targets.data)
+            predicted.append(model(inputs).array.argmax(axis=1))
+            labels.append(targets.array)
     return np.concatenate(predicted), np.concatenate(labels)
 
 

@@ -65,12 +65,12 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             "requires_grad=False?)"
         )
     if gradient is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, "
                 f"but the output has shape {root.shape}; pass a gradient of that shape"
             )
-        gradient = np.ones_like(root.data)
+        gradient = np.ones_like(root.array)
     elif np.shape(gradient) != root.shape:
         raise RuntimeError(
             f"backward: gradient has shape {np.shape(gradient)} but the output has "
@@ -97,11 +97,11 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             parent_grad = input_grads[position]
             if parent_grad is None:
                 continue
-            if parent_grad.dtype != parent.data.dtype:
+            if parent_grad.dtype != parent.array.dtype:
                 # A gradient has its input's dtype (PyTorch casts here too): a float64
                 # constant inside some backward must not turn float32 gradients into
                 # float64 ones, nor change a leaf's .grad dtype on the next backward.
-                parent_grad = parent_grad.astype(parent.data.dtype)
+                parent_grad = parent_grad.astype(parent.array.dtype)
             # TODO: add parent_grad into pending[id(parent)] (a tensor used twice gets the sum)
             # BEGIN SOLUTION lab 02
             key = id(parent)
@@ -132,4 +132,4 @@ def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray, handed_out: set[in
         handed_out.add(id(grad))
         tensor.grad = Tensor._wrap(grad if owned else grad.copy(), False)
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.array = tensor.grad.array + grad

@@ -24,7 +24,10 @@ TinyTorch has no higher-order gradients; in exchange an operation costs one
 object and one numpy call, which keeps small models fast.
 
 Rule for every ``backward``: never modify ``grad_output`` in place; it may be a
-read-only broadcast view, or shared with another input's gradient.
+read-only broadcast view, or shared with another input's gradient.  Rule for
+every ``forward``: keep arrays the backward needs with ``save_for_backward``,
+not as plain ``ctx`` attributes, so that an in-place write to them between
+forward and backward is caught (see ``versions.py``).
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd import grad_mode
+from tinytorch.autograd.versions import (
+    check_saved_versions, remember_saved_versions, share_counter_with_views)
 from tinytorch.tensor import Tensor
 
 
@@ -46,6 +51,7 @@ class Function:
     needs_input_grad: tuple[bool, ...] = ()
     _saved: tuple = ()
     _released = False
+    saved_versions: tuple = ()  # (counter, value when saved, array): see versions.py
 
     # ----- what a subclass writes -------------------------------------------
     @staticmethod
@@ -70,11 +76,14 @@ class Function:
                 "values are freed by .backward(); call .backward(retain_graph=True) "
                 "the first time if you need to backward twice."
             )
+        if self.saved_versions:
+            check_saved_versions(self)
         return self._saved
 
     def release(self) -> None:
         """Free the saved arrays; a later backward through this node raises."""
         self._saved = ()
+        self.saved_versions = ()
         self._released = True
 
     # ----- the glue ----------------------------------------------------------
@@ -86,7 +95,7 @@ class Function:
         parents = []
         for position, value in enumerate(inputs):
             if isinstance(value, Tensor):
-                arrays.append(value.data)
+                arrays.append(value.array)
                 if value.requires_grad:
                     parents.append((position, value))
             else:
@@ -101,9 +110,13 @@ class Function:
             ctx.needs_input_grad = (False,) * len(inputs)
         output = cls.forward(ctx, *arrays, **options)
         result = Tensor._wrap(output, record)
+        if result.array.base is not None:  # a view (reshape, indexing...) shares a counter
+            share_counter_with_views(result, inputs)
         if record:
             ctx.parents = tuple(parents)
             result.grad_fn = ctx
+            if ctx._saved:
+                remember_saved_versions(ctx, inputs, result)
         return result
 
     def __repr__(self) -> str:

@@ -84,7 +84,7 @@ def _analytic_jacobian(fn: Callable[..., Any], inputs: Sequence[Any], output_num
         one_hot.flat[row] = 1
         output.backward(one_hot)
         if target.grad is not None:
-            jacobian[row] = target.grad.data.reshape(-1)
+            jacobian[row] = target.grad.array.reshape(-1)
     for x in inputs:
         if isinstance(x, Tensor):
             x.grad = None
@@ -95,15 +95,15 @@ def _numerical_jacobian(fn: Callable[..., Any], inputs: Sequence[Any], output_nu
                         input_number: int, eps: float) -> np.ndarray:
     from tinytorch.autograd.grad_mode import no_grad
 
-    data = inputs[input_number].data
+    data = inputs[input_number].array
     columns = []
     with no_grad():
         for index in np.ndindex(data.shape):
             original = data[index]
             data[index] = original + eps
-            plus = _as_outputs(fn(*inputs))[output_number].data.astype(np.float64)
+            plus = _as_outputs(fn(*inputs))[output_number].array.astype(np.float64)
             data[index] = original - eps
-            minus = _as_outputs(fn(*inputs))[output_number].data.astype(np.float64)
+            minus = _as_outputs(fn(*inputs))[output_number].array.astype(np.float64)
             data[index] = original
             columns.append(((plus - minus) / (2 * eps)).reshape(-1))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))

@@ -12,7 +12,7 @@ built here starts from the same distribution as in PyTorch:
 ``kaiming_uniform_(weight, a=sqrt(5))`` (which works out to
 U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and a bias from the same range.
 
-All functions fill ``tensor.data`` in place, drawing from TinyTorch's seeded
+All functions fill ``tensor.array`` in place, drawing from TinyTorch's seeded
 generator, and return the tensor.
 """
 from __future__ import annotations
@@ -52,18 +52,18 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
-    tensor.data[...] = numpy_generator(generator).uniform(a, b, tensor.shape)
+    tensor.array[...] = numpy_generator(generator).uniform(a, b, tensor.shape)
     return tensor
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
-    tensor.data[...] = numpy_generator(generator).normal(mean, std, tensor.shape)
+    tensor.array[...] = numpy_generator(generator).normal(mean, std, tensor.shape)
     return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 

@@ -211,7 +211,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call ``fn`` on every descendant, then on this module."""
@@ -224,10 +224,10 @@ class Module:
         """Convert floating point parameters and buffers to ``dtype`` in place."""
         dtype = np.dtype(dtype)
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor.data.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype)
+            if tensor.array.dtype.kind == "f":
+                tensor.array = tensor.array.astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
 
     def float(self) -> "Module":
@@ -251,7 +251,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            shape = np.shape(value.data if isinstance(value, Tensor) else value)
+            shape = np.shape(value.array if isinstance(value, Tensor) else value)
             if shape != target.shape:
                 problems.append(
                     f"size mismatch for {key}: copying a param with shape {shape} from "
@@ -270,7 +270,7 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                target.data[...] = value.data if isinstance(value, Tensor) else value
+                target.array[...] = value.array if isinstance(value, Tensor) else value
         return IncompatibleKeys(missing, unexpected)
 
     def _tensors_by_name(self) -> dict[str, Tensor]:

@@ -69,7 +69,7 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
 
     if reduction not in REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    labels = target.array if isinstance(target, Tensor) else np.asarray(target)
     if input.ndim == 1:  # one unbatched sample
         loss = cross_entropy(input.reshape(1, -1), labels.reshape(1), reduction, label_smoothing)
         return loss.reshape(()) if reduction == "none" else loss

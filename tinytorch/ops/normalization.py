@@ -93,20 +93,20 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: evaluation mode needs running_mean and running_var")
-        return BatchNorm.apply(input, weight, bias, (running_mean.data, running_var.data), eps,
+        return BatchNorm.apply(input, weight, bias, (running_mean.array, running_var.array), eps,
                                False)
 
-    count = input.data.size // channels
+    count = input.array.size // channels
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {input.shape}")
     running = None
     if running_mean is not None:
         if num_batches_tracked is not None:
-            num_batches_tracked.data += 1
+            num_batches_tracked.array += 1
         if momentum is None:
-            factor = 1.0 / float(num_batches_tracked.data) if num_batches_tracked is not None else 0.0
+            factor = 1.0 / float(num_batches_tracked.array) if num_batches_tracked is not None else 0.0
         else:
             factor = momentum
-        running = (running_mean.data, running_var.data, factor)
+        running = (running_mean.array, running_var.array, factor)
     return BatchNorm.apply(input, weight, bias, running, eps, True)

@@ -258,7 +258,7 @@ def clamp(input: Any, min: float | None = None, max: float | None = None) -> Any
             result = where(result > max, max, result)
         return result
     # Constant tensor bounds are plain arrays to Clamp, like numbers.
-    min, max = (bound.data if isinstance(bound, Tensor) else bound for bound in (min, max))
+    min, max = (bound.array if isinstance(bound, Tensor) else bound for bound in (min, max))
     return Clamp.apply(input, min=min, max=max)
 
 
@@ -279,7 +279,7 @@ def where(condition: Any, input: Any, other: Any) -> Any:
     """Elements of ``input`` where ``condition`` holds, else of ``other``."""
     from tinytorch.tensor import Tensor
 
-    mask = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    mask = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     return Where.apply(mask.astype(bool, copy=False), input, other)
 
 

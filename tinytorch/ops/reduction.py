@@ -189,7 +189,7 @@ def _extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
     from tinytorch.tensor import Tensor
 
     op = "max" if largest else "min"
-    if input.data.size == 0:
+    if input.array.size == 0:
         raise RuntimeError(f"{op}: expected a non-empty tensor, got shape {input.shape}")
     if dim is None:
         return ExtremeOfAll.apply(input, largest)
@@ -198,7 +198,7 @@ def _extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
         return _extreme(input.reshape(1), 0, False, largest)
     (axis,) = normalize_dims(dim, input.ndim, op)
     pick = np.argmax if largest else np.argmin
-    indices = np.expand_dims(pick(input.data, axis=axis), axis)
+    indices = np.expand_dims(pick(input.array, axis=axis), axis)
     values = TakeAlongDim.apply(input, indices, axis, keepdim)
     return values_indices(values, Tensor._wrap(indices if keepdim else np.squeeze(indices, axis), False))
 
@@ -218,7 +218,7 @@ def argmax(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     from tinytorch.tensor import Tensor
 
     if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(input.data)), False)
+        return Tensor._wrap(np.asarray(np.argmax(input.array)), False)
     return max(input, dim, keepdim).indices
 
 
@@ -227,5 +227,5 @@ def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     from tinytorch.tensor import Tensor
 
     if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(input.data)), False)
+        return Tensor._wrap(np.asarray(np.argmin(input.array)), False)
     return min(input, dim, keepdim).indices

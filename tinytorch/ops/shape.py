@@ -231,16 +231,22 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
     return Stack.apply(*tensors, axis=axis)
 
 
-def index(input: Any, key: Any) -> Any:
-    """``input[key]`` with numpy's basic and integer-array indexing."""
+def numpy_key(key: Any) -> Any:
+    """An indexing key with its tensors (masks, index lists) as numpy arrays."""
     from tinytorch.tensor import Tensor
 
     if isinstance(key, Tensor):
-        key = key.data
-    elif isinstance(key, tuple):
-        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    elif isinstance(key, list):
-        key = np.asarray(key)
+        return key.array
+    if isinstance(key, tuple):
+        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+def index(input: Any, key: Any) -> Any:
+    """``input[key]`` with numpy's basic and integer-array indexing."""
+    key = numpy_key(key)
     try:
         return Index.apply(input, key)
     except IndexError as error:

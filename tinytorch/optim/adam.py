@@ -71,7 +71,7 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
-        """Apply one Adam (or AdamW) step to ``param.data`` in place.
+        """Apply one Adam (or AdamW) step to ``param.array`` in place.
 
         The state arrays exist already (zeros on the first call): update them
         in place, count ``state["step"]`` up by one *before* computing the
@@ -81,10 +81,10 @@ class Adam(Optimizer):
         state = self.state.setdefault(param, {})
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param.data)
-            state["exp_avg_sq"] = np.zeros_like(param.data)
+            state["exp_avg"] = np.zeros_like(param.array)
+            state["exp_avg_sq"] = np.zeros_like(param.array)
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = np.zeros_like(param.data)
+            state["max_exp_avg_sq"] = np.zeros_like(param.array)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
@@ -95,9 +95,9 @@ class Adam(Optimizer):
         step = state["step"]
         if weight_decay != 0:
             if decoupled:
-                param.data *= 1 - lr * weight_decay
+                param.array *= 1 - lr * weight_decay
             else:
-                grad = grad + weight_decay * param.data
+                grad = grad + weight_decay * param.array
         # m <- beta1 m + (1 - beta1) g, written as PyTorch's lerp: m + (1 - beta1)(g - m)
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2
@@ -111,7 +111,7 @@ class Adam(Optimizer):
         denominator = np.sqrt(second_moment)
         denominator /= math.sqrt(1 - beta2 ** step)
         denominator += eps
-        param.data -= step_size * (exp_avg / denominator)
+        param.array -= step_size * (exp_avg / denominator)
         # END SOLUTION
 
 

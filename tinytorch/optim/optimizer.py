@@ -28,7 +28,7 @@ out exactly as in PyTorch so that code and checkpoints read the same:
        "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1]}]}
 
 A subclass writes only ``update(param, grad, group)``: the rule for one
-parameter.  Updates work on the numpy arrays directly (``param.data``), in
+parameter.  Updates work on the numpy arrays directly (``param.array``), in
 place: an optimizer step is not part of any graph, and a step that allocated
 new tensors would cost more than the arithmetic on a small model.
 """
@@ -93,7 +93,7 @@ class Optimizer:
                 if set_to_none:
                     param.grad = None  # free, and the next backward stores a fresh array
                 elif param.grad is not None:
-                    param.grad.data[...] = 0
+                    param.grad.array[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given.
@@ -105,11 +105,11 @@ class Optimizer:
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is not None:  # parameters unused by the loss are left alone
-                    self.update(param, param.grad.data, group)
+                    self.update(param, param.grad.array, group)
         return loss
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
-        """Change ``param.data`` in place given its gradient and its group's options."""
+        """Change ``param.array`` in place given its gradient and its group's options."""
         raise NotImplementedError(f"{type(self).__name__} must implement update()")
 
     # ----- checkpoints ----------------------------------------------------------------
@@ -191,7 +191,7 @@ def _check_ordered(params: Any, name: str) -> None:
 def _restored_value(value: Any, param: Tensor, where: str) -> Any:
     """A copy of a saved state entry, in the parameter's dtype if it is an array like it."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value.item()  # a step count saved as a 0-d array comes back as a number
     if isinstance(value, np.ndarray):

@@ -54,13 +54,13 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
-        """Apply one SGD step to ``param.data`` in place.
+        """Apply one SGD step to ``param.array`` in place.
 
         ``grad`` is the gradient array: never modify it in place (it is the
         user's ``param.grad``); make a new array when a step changes it.  Keep
         the momentum buffer in ``self.state[param]["momentum_buffer"]`` and
         update *it* in place (``*=``, ``+=``).  Hints: ``grad.copy()`` for the
-        first buffer; ``param.data -= ...`` changes the weights in place.
+        first buffer; ``param.array -= ...`` changes the weights in place.
         """
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
@@ -68,7 +68,7 @@ class SGD(Optimizer):
         if maximize:
             grad = -grad
         if weight_decay != 0:
-            grad = grad + weight_decay * param.data
+            grad = grad + weight_decay * param.array
         if momentum != 0:
             state = self.state.setdefault(param, {})
             buffer = state.get("momentum_buffer")
@@ -79,5 +79,5 @@ class SGD(Optimizer):
                 # Skipping a multiply by exactly 1 saves a pass over the array.
                 buffer += grad if dampening == 0 else (1 - dampening) * grad
             grad = grad + momentum * buffer if nesterov else buffer
-        param.data -= lr * grad
+        param.array -= lr * grad
         # END SOLUTION

@@ -83,7 +83,7 @@ CLAMPING = ("conv2d", "fully_connected", "add", "max_pool2d", "avg_pool2d",
 
 def capture(model: nn.Module, example_input: Any) -> list[Layer]:
     """Trace ``model`` on ``example_input``; return its layers, BN folded, ReLUs fused."""
-    example = np.asarray(example_input.data if isinstance(example_input, Tensor)
+    example = np.asarray(example_input.array if isinstance(example_input, Tensor)
                          else example_input, dtype=np.float32)
     was_training = model.training
     model.eval()  # batch norm must use its running statistics, dropout must be off
@@ -230,15 +230,15 @@ def _layer_from(r: _Raw, inputs: list[int], layers: list[Layer],
     m = r.module
     layer = Layer(r.kind, _readable_name(r.kind, r.name), inputs, r.shape)
     if r.kind == "conv2d":
-        layer.weight = m.weight.data.astype(np.float64)
-        layer.bias = (m.bias.data.astype(np.float64) if m.bias is not None
+        layer.weight = m.weight.array.astype(np.float64)
+        layer.bias = (m.bias.array.astype(np.float64) if m.bias is not None
                       else np.zeros(m.out_channels))
         pad_h, pad_w = m.padding
         layer.attributes = {"stride": list(m.stride), "padding": [pad_h, pad_h, pad_w, pad_w],
                             "dilation": list(m.dilation), "groups": m.groups}
     elif r.kind == "fully_connected":
-        layer.weight = m.weight.data.astype(np.float64)
-        layer.bias = (m.bias.data.astype(np.float64) if m.bias is not None
+        layer.weight = m.weight.array.astype(np.float64)
+        layer.bias = (m.bias.array.astype(np.float64) if m.bias is not None
                       else np.zeros(m.weight.shape[0]))
     elif r.kind in ("max_pool2d", "avg_pool2d"):
         from tinytorch.ops.convolution import pair
@@ -277,10 +277,10 @@ def _fold_batch_norm(conv: Layer, bn: nn.BatchNorm2d) -> None:
     if bn.running_mean is None:
         raise UnsupportedLayerError("quantization: cannot fold BatchNorm2d without running "
                                     "statistics (track_running_stats=False)")
-    mean = bn.running_mean.data.astype(np.float64)
-    var = bn.running_var.data.astype(np.float64)
-    gamma = bn.weight.data.astype(np.float64) if bn.weight is not None else np.ones_like(mean)
-    beta = bn.bias.data.astype(np.float64) if bn.bias is not None else np.zeros_like(mean)
+    mean = bn.running_mean.array.astype(np.float64)
+    var = bn.running_var.array.astype(np.float64)
+    gamma = bn.weight.array.astype(np.float64) if bn.weight is not None else np.ones_like(mean)
+    beta = bn.bias.array.astype(np.float64) if bn.bias is not None else np.zeros_like(mean)
     factor = gamma / np.sqrt(var + bn.eps)
     conv.weight = conv.weight * factor[:, None, None, None]
     conv.bias = (conv.bias - mean) * factor + beta

@@ -84,7 +84,7 @@ class PreparedModel(nn.Module):
 
     def _observed(self, x: Tensor, observer: Observer, observe: bool) -> Tensor:
         if observe:
-            observer.observe(x.data)
+            observer.observe(x.array)
         if self.qat:
             scale, zero_point = observer.qparams()
             return fake_quantize_activation(x, scale, zero_point)
@@ -117,10 +117,10 @@ class PreparedModel(nn.Module):
     # ---- what convert reads ------------------------------------------------------------
     def weight_and_bias(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         weight, bias = self._parameters_of[index]
-        return weight.data.astype(np.float64), bias.data.astype(np.float64)
+        return weight.array.astype(np.float64), bias.array.astype(np.float64)
 
     def weight_scales(self, index: int) -> np.ndarray:
-        return weight_qparams(self._parameters_of[index][0].data, self.weight_bits)
+        return weight_qparams(self._parameters_of[index][0].array, self.weight_bits)
 
     def extra_repr(self) -> str:
         kinds = ", ".join(f"{layer.name}:{layer.kind}" + (f"+{layer.activation}"
@@ -131,7 +131,7 @@ class PreparedModel(nn.Module):
 
 
 def _example_shape(example_input: Any) -> np.ndarray:
-    example = np.asarray(example_input.data if isinstance(example_input, Tensor)
+    example = np.asarray(example_input.array if isinstance(example_input, Tensor)
                          else example_input, dtype=np.float32)
     if example.ndim not in (2, 4):
         raise ValueError(f"quantization: the example input must be a batch [N, C, H, W] or "

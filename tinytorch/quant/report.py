@@ -81,12 +81,12 @@ def graph_bytes(graph: Int8Graph) -> int:
 def quantization_report(model: nn.Module, graph: Int8Graph, images: np.ndarray,
                         labels: np.ndarray) -> QuantizationReport:
     """Compare float ``model`` with its int8 ``graph`` on ``images`` (float, as the model takes them)."""
-    images = np.asarray(images.data if isinstance(images, Tensor) else images, dtype=np.float32)
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    images = np.asarray(images.array if isinstance(images, Tensor) else images, dtype=np.float32)
+    labels = np.asarray(labels.array if isinstance(labels, Tensor) else labels)
     reference = prepare(model, images[:1])
     reference.observing = False
     with grad_mode.no_grad():
-        float_outputs = [o.data for o in reference(Tensor(images), keep_outputs=True)]
+        float_outputs = [o.array for o in reference(Tensor(images), keep_outputs=True)]
     if len(float_outputs) != len(graph.ops):
         raise ValueError(f"quantization_report: the model has {len(float_outputs)} layers after "
                          f"capture, the graph {len(graph.ops)} ops; is this the model's graph?")
@@ -104,6 +104,6 @@ def quantization_report(model: nn.Module, graph: Int8Graph, images: np.ndarray,
         layers.append(LayerNoise(op.name, op.type, sqnr_db(float_output, approximation)))
     float_accuracy = float((float_outputs[-1].argmax(axis=-1) == labels).mean())
     int8_accuracy = float((values[graph.output].argmax(axis=-1) == labels).mean())
-    float_bytes = sum(p.data.size * 4 for p in model.parameters())
+    float_bytes = sum(p.array.size * 4 for p in model.parameters())
     return QuantizationReport(float_accuracy, int8_accuracy, layers, int(float_bytes),
                               graph_bytes(graph))

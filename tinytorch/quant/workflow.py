@@ -25,11 +25,11 @@ def quantize_digits_model(model: nn.Module, name: str, observer: str = "minmax",
     test_images, test_labels = load_digits("test")
     # Calibration only needs inputs; a fixed order makes the graph reproducible.
     loader = DataLoader(TensorDataset(train_images, train_labels), batch_size=batch_size)
-    prepared = prepare(model, train_images.data[:1], observer=observer,
+    prepared = prepare(model, train_images.array[:1], observer=observer,
                        weight_bits=weight_bits, name=name)
     calibrate(prepared, loader, num_batches=calibration_batches, show_progress=show_progress)
     graph = convert(prepared, rounding=rounding)
-    return graph, quantization_report(model, graph, test_images.data, test_labels.data)
+    return graph, quantization_report(model, graph, test_images.array, test_labels.array)
 
 
 def quantize_checkpoint(path: str, out: str | None = None, observer: str = "minmax",

@@ -38,7 +38,7 @@ def _gradient_arrays(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
     """The ``.grad`` arrays of the parameters that have one (a single tensor is allowed)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    return [p.grad.array for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,

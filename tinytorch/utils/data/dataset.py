@@ -16,7 +16,7 @@ Calling Python once per example is fine for a dataset that decodes files, but
 it is slow for data that is already in memory as a few big arrays.  Such a
 dataset can also implement ``__getitems__(indices)``, which returns a whole
 *batch* at once: ``TensorDataset`` does it with one fancy-indexing operation
-per tensor (``images.data[[5, 17, 3]]``), which numpy runs in C.  In
+per tensor (``images.array[[5, 17, 3]]``), which numpy runs in C.  In
 TinyTorch, ``__getitems__`` returns the batch already collated (the same
 structure as one example, with a leading batch dimension), and the
 ``DataLoader`` uses it whenever it is present.
@@ -52,7 +52,7 @@ def _take_rows(tensor: Tensor, index: Any) -> Tensor:
     """``tensor[index]``, without recording a graph unless the tensor needs one."""
     if tensor.requires_grad:
         return tensor[index]  # keep the autograd history, as PyTorch does
-    return Tensor._wrap(tensor.data[index], False)
+    return Tensor._wrap(tensor.array[index], False)
 
 
 class TensorDataset(Dataset):
