@@ -73,7 +73,7 @@ class TestClosedForms:
             optimizer.step()
             scheduler.step()
         # Two epochs each at 1.0, 0.5 and 0.25.
-        np.testing.assert_allclose(param.data, [3.5])
+        np.testing.assert_allclose(param.array, [3.5])
 
 
 class TestCheckpoints:

@@ -28,7 +28,7 @@ def run_optimizer(make_optimizer, start, grads):
     for grad in grads:
         param.grad = tinytorch.tensor(grad)
         optimizer.step()
-        history.append(param.data.copy())
+        history.append(param.array.copy())
     return history
 
 
@@ -111,19 +111,19 @@ class TestUpdateRules:
         grads = [g.astype(np.float32) for g in gradient_sequence(50, seed=5)]
         param = nn.Parameter(start.copy())
         optimizer = make([param])
-        data_buffer = param.data
+        data_buffer = param.array
         for g in grads:
             param.grad = tinytorch.tensor(g)
             optimizer.step()
-        assert param.data.dtype == np.float32
-        assert param.data is data_buffer, "the step must update the parameter in place"
+        assert param.array.dtype == np.float32
+        assert param.array is data_buffer, "the step must update the parameter in place"
         for key, value in optimizer.state[param].items():
             if isinstance(value, np.ndarray):
                 assert value.dtype == np.float32, key
         start64 = start.astype(np.float64)
         grads64 = [g.astype(np.float64) for g in grads]
         expected = run_optimizer(make, start64, grads64)[-1]
-        np.testing.assert_allclose(param.data, expected, rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(param.array, expected, rtol=2e-5, atol=2e-6)
 
     @pytest.mark.parametrize("make", [
         lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True),
@@ -136,7 +136,7 @@ class TestUpdateRules:
         for g in gradient_sequence(4, steps=3):
             param.grad = tinytorch.tensor(g)
             optimizer.step()
-            np.testing.assert_array_equal(param.grad.data, g)
+            np.testing.assert_array_equal(param.grad.array, g)
 
 
 class TestBookkeeping:
@@ -154,11 +154,11 @@ class TestBookkeeping:
         alone_a = run_optimizer(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), start_a, grads_a)
         alone_b = run_optimizer(lambda p: optim.SGD(p, lr=0.5, momentum=0.5, weight_decay=0.1),
                                 start_b, grads_b)
-        np.testing.assert_array_equal(a.data, alone_a[-1])
-        np.testing.assert_array_equal(b.data, alone_b[-1])
+        np.testing.assert_array_equal(a.array, alone_a[-1])
+        np.testing.assert_array_equal(b.array, alone_b[-1])
         with_the_defaults = run_optimizer(lambda p: optim.SGD(p, lr=0.1, momentum=0.9), start_b,
                                           grads_b)
-        assert np.abs(b.data - with_the_defaults[-1]).max() > 1e-3  # b's own options matter
+        assert np.abs(b.array - with_the_defaults[-1]).max() > 1e-3  # b's own options matter
         assert [g["lr"] for g in optimizer.param_groups] == [0.1, 0.5]
         assert optimizer.param_groups[0]["weight_decay"] == 0.0  # filled from the defaults
 
@@ -173,8 +173,8 @@ class TestBookkeeping:
         b.grad = tinytorch.tensor(np.array([1.0, -1.0]))
         optimizer.step()
         # Adam's first step moves each weight by almost exactly lr against its gradient's sign.
-        np.testing.assert_allclose(b.data, [0.8, 1.2], rtol=1e-6)
-        np.testing.assert_array_equal(a.data, [1.0, 1.0])
+        np.testing.assert_allclose(b.array, [0.8, 1.2], rtol=1e-6)
+        np.testing.assert_array_equal(a.array, [1.0, 1.0])
 
     def test_parameters_without_gradient_are_left_alone(self):
         a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
@@ -182,9 +182,9 @@ class TestBookkeeping:
                           optim.Adam([a, b], lr=1.0, weight_decay=0.5)):
             a.grad, b.grad = tinytorch.tensor(np.array([1.0, 2.0])), None
             optimizer.step()
-            np.testing.assert_array_equal(b.data, [1.0, 1.0])
+            np.testing.assert_array_equal(b.array, [1.0, 1.0])
             assert b not in optimizer.state
-            assert not np.array_equal(a.data, [1.0, 1.0])
+            assert not np.array_equal(a.array, [1.0, 1.0])
 
     def test_zero_grad_clears_or_zeroes(self):
         a = nn.Parameter(np.ones(3))
@@ -193,7 +193,7 @@ class TestBookkeeping:
         kept = a.grad
         optimizer.zero_grad(set_to_none=False)
         assert a.grad is kept
-        np.testing.assert_array_equal(a.grad.data, [0.0, 0.0, 0.0])
+        np.testing.assert_array_equal(a.grad.array, [0.0, 0.0, 0.0])
         optimizer.zero_grad()
         assert a.grad is None
         optimizer.zero_grad(set_to_none=False)  # nothing to zero: no error
@@ -204,7 +204,7 @@ class TestBookkeeping:
         optimizer = optim.SGD([a], lr=0.5)
         a.grad = tinytorch.tensor(np.array([2.0]))
         assert optimizer.step(lambda: 42.0) == 42.0
-        np.testing.assert_allclose(a.data, [0.0])
+        np.testing.assert_allclose(a.array, [0.0])
 
     def test_repr_lists_each_group(self):
         text = repr(optim.SGD([nn.Parameter(np.ones(1))], lr=0.25, momentum=0.5))
@@ -264,13 +264,13 @@ class TestStateDict:
             param.grad = tinytorch.tensor(g)
             first.step()
         saved = first.state_dict()
-        resumed_param = nn.Parameter(param.data.copy())
+        resumed_param = nn.Parameter(param.array.copy())
         second = make([resumed_param])
         second.load_state_dict(saved)
         for g in grads[3:]:
             resumed_param.grad = tinytorch.tensor(g)
             second.step()
-        np.testing.assert_array_equal(resumed_param.data, uninterrupted[-1])
+        np.testing.assert_array_equal(resumed_param.array, uninterrupted[-1])
 
     def test_round_trip_through_a_checkpoint_file(self, tmp_path):
         start, grads = np.random.default_rng(11).standard_normal((2, 3)), gradient_sequence((2, 3), seed=12)
@@ -284,7 +284,7 @@ class TestStateDict:
         for g in grads[:4]:
             param.grad = tinytorch.tensor(g)
             first.step()
-        tinytorch.save({"optimizer": first.state_dict(), "weights": param.data}, tmp_path / "ckpt")
+        tinytorch.save({"optimizer": first.state_dict(), "weights": param.array}, tmp_path / "ckpt")
         checkpoint = tinytorch.load(tmp_path / "ckpt")
         resumed_param = nn.Parameter(checkpoint["weights"])
         second = make([resumed_param])
@@ -292,7 +292,7 @@ class TestStateDict:
         for g in grads[4:]:
             resumed_param.grad = tinytorch.tensor(g)
             second.step()
-        np.testing.assert_array_equal(resumed_param.data, uninterrupted[-1])
+        np.testing.assert_array_equal(resumed_param.array, uninterrupted[-1])
 
     def test_load_restores_options_and_copies_in_the_parameter_dtype(self):
         source = nn.Parameter(np.ones(3))
@@ -437,7 +437,7 @@ class TestAgainstPyTorch:
             our_optimizer.step()
             their_optimizer.step()
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-5, atol=1e-6)
         our_state, their_state = our_optimizer.state_dict(), their_optimizer.state_dict()
         assert sorted(our_state["state"]) == sorted(their_state["state"])
         for index, entries in our_state["state"].items():

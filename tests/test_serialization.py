@@ -45,7 +45,7 @@ def assert_same(restored, original, path="obj"):
             assert_same(a, b, f"{path}[{i}]")
     elif isinstance(original, tinytorch.Tensor):
         assert restored.dtype == original.dtype and restored.shape == original.shape, path
-        assert np.array_equal(restored.data, original.data), path
+        assert np.array_equal(restored.array, original.array), path
     elif isinstance(original, (np.ndarray, np.generic)):
         assert restored.dtype == original.dtype and np.shape(restored) == np.shape(original), path
         assert np.array_equal(restored, original), path
@@ -75,7 +75,7 @@ def test_tensor_and_array_dtypes_and_shapes(tmp_path, dtype, shape):
     tinytorch.save([tinytorch.from_numpy(values.copy()), values], tmp_path / "arrays")
     tensor, array = tinytorch.load(tmp_path / "arrays")
     assert isinstance(tensor, tinytorch.Tensor) and isinstance(array, np.ndarray)
-    for restored in (tensor.data, array):
+    for restored in (tensor.array, array):
         assert restored.dtype == dtype and restored.shape == shape
         assert np.array_equal(restored, values)
 
@@ -95,7 +95,7 @@ def test_requires_grad_is_not_stored_and_shared_arrays_stay_shared(tmp_path):
     tinytorch.save({"a": weight, "b": weight.detach()}, tmp_path / "tied")
     restored = tinytorch.load(tmp_path / "tied")
     assert type(restored["a"]) is tinytorch.Tensor and not restored["a"].requires_grad
-    assert np.shares_memory(restored["a"].data, restored["b"].data)
+    assert np.shares_memory(restored["a"].array, restored["b"].array)
 
 
 def test_model_state_dict_round_trip(tmp_path):
@@ -106,14 +106,14 @@ def test_model_state_dict_round_trip(tmp_path):
                                     tinytorch.nn.Linear(4, 2))
     fresh.load_state_dict(tinytorch.load(tmp_path / "model"))
     x = tinytorch.randn(5, 3)
-    assert np.array_equal(fresh(x).data, model(x).data)
+    assert np.array_equal(fresh(x).array, model(x).array)
 
 
 def test_file_objects_work_too():
     buffer = io.BytesIO()
     tinytorch.save({"x": tinytorch.arange(3)}, buffer)
     buffer.seek(0)
-    assert tinytorch.load(buffer)["x"].data.tolist() == [0, 1, 2]
+    assert tinytorch.load(buffer)["x"].array.tolist() == [0, 1, 2]
 
 
 # ----- refusing what cannot be saved, atomically ------------------------------------------

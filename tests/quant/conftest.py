@@ -21,4 +21,4 @@ def digits():
 
     train_images, train_labels = load_digits("train")
     test_images, test_labels = load_digits("test")
-    return train_images.data, train_labels.data, test_images.data, test_labels.data
+    return train_images.array, train_labels.array, test_images.array, test_labels.array

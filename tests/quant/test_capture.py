@@ -33,10 +33,10 @@ def randomized(model, seed=0):
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             channels = module.num_features
-            module.running_mean.data[...] = rng.normal(0, 0.5, channels)
-            module.running_var.data[...] = rng.uniform(0.5, 2.0, channels)
-            module.weight.data[...] = rng.uniform(0.5, 1.5, channels)
-            module.bias.data[...] = rng.normal(0, 0.3, channels)
+            module.running_mean.array[...] = rng.normal(0, 0.5, channels)
+            module.running_var.array[...] = rng.uniform(0.5, 2.0, channels)
+            module.weight.array[...] = rng.uniform(0.5, 1.5, channels)
+            module.bias.array[...] = rng.normal(0, 0.3, channels)
     return model
 
 
@@ -44,8 +44,8 @@ def float_outputs_agree(model, x):
     prepared = prepare(model, x)
     prepared.observing = False
     with tinytorch.no_grad():
-        expected = model.eval()(tinytorch.tensor(x)).data
-        got = prepared(tinytorch.tensor(x)).data
+        expected = model.eval()(tinytorch.tensor(x)).array
+        got = prepared(tinytorch.tensor(x)).array
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 

@@ -88,7 +88,7 @@ def test_int8_outputs_track_the_float_model(residual_prepared):
     graph = convert(prepared)
     interpreter = Int8Interpreter(graph)
     prepared.observing = False
-    expected = prepared(images).data
+    expected = prepared(images).array
     got = interpreter.dequantize_output(interpreter(interpreter.quantize_input(images)))
     noise = np.sum((got - expected) ** 2) / np.sum(expected ** 2)
     assert noise < 0.01, f"signal-to-noise only {-10 * np.log10(noise):.1f} dB"
@@ -117,7 +117,7 @@ def test_flattening_permutes_the_linear_columns_so_nchw_and_nhwc_agree():
     calibrate(prepared, [images], show_progress=False)
     interpreter = Int8Interpreter(convert(prepared))
     prepared.observing = False
-    expected = prepared(images).data
+    expected = prepared(images).array
     got = interpreter.dequantize_output(interpreter(interpreter.quantize_input(images)))
     assert np.abs(got - expected).max() < 0.05 * np.abs(expected).max()
 

@@ -12,7 +12,7 @@ from tinytorch.utils.data import DataLoader, TensorDataset
 
 def test_fake_quantize_is_quantize_then_dequantize():
     x = np.linspace(-3, 3, 101)
-    out = FakeQuantize.apply(tinytorch.tensor(x), 0.05, 7, -128, 127).data
+    out = FakeQuantize.apply(tinytorch.tensor(x), 0.05, 7, -128, 127).array
     # Ties differ (numpy rounds half to even); none of these points is a tie.
     np.testing.assert_allclose(out, dequantize(quantize(x, 0.05, 7), 0.05, 7), atol=1e-12)
 
@@ -20,7 +20,7 @@ def test_fake_quantize_is_quantize_then_dequantize():
 def test_straight_through_gradient_is_one_inside_the_range_and_zero_outside():
     x = tinytorch.tensor(np.array([-10.0, -0.3, 0.0, 0.26, 10.0]), requires_grad=True)
     FakeQuantize.apply(x, 0.01, 0, -128, 127).sum().backward()
-    assert x.grad.data.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    assert x.grad.array.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
 
 
 def test_straight_through_gradient_matches_the_identity_away_from_steps():
@@ -56,11 +56,11 @@ def test_qat_recovers_at_least_half_of_what_4_bit_ptq_loses(trained_cnn, digits)
 
 
 def test_qat_leaves_the_float_model_untouched(trained_cnn, digits):
-    before = {k: v.data.copy() for k, v in trained_cnn.model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in trained_cnn.model.state_dict().items()}
     qat = prepare_qat(trained_cnn.model, digits[0][:64], weight_bits=4)
     loss = nn.CrossEntropyLoss()(qat(tinytorch.tensor(digits[0][:64])),
                                  tinytorch.tensor(digits[1][:64]))
     loss.backward()
     optim.SGD(qat.parameters(), lr=0.1).step()
     for key, value in trained_cnn.model.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[key], err_msg=key)
+        np.testing.assert_array_equal(value.array, before[key], err_msg=key)

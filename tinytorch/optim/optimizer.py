@@ -30,7 +30,10 @@ out exactly as in PyTorch so that code and checkpoints read the same:
 A subclass writes only ``update(param, grad, group)``: the rule for one
 parameter.  Updates work on the numpy arrays directly (``param.array``), in
 place: an optimizer step is not part of any graph, and a step that allocated
-new tensors would cost more than the arithmetic on a small model.
+new tensors would cost more than the arithmetic on a small model.  After each
+update ``step`` bumps the parameter's version counter (``_mark_written``), so
+that a graph built before the step, which may have saved the old weights for
+its backward pass, raises instead of returning a silently wrong gradient.
 """
 from __future__ import annotations
 
@@ -106,6 +109,9 @@ class Optimizer:
             for param in group["params"]:
                 if param.grad is not None:  # parameters unused by the loss are left alone
                     self.update(param, param.grad.array, group)
+                    # The weights changed in place: a graph that saved them for its
+                    # backward pass must now refuse to run (see autograd/versions.py).
+                    param._mark_written()
         return loss
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any]) -> None:
