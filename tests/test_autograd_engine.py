@@ -41,7 +41,7 @@ def test_tensor_used_twice_gets_summed_gradients():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
     x.grad = None
     (x * x * x - x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 3 * x.data ** 2 - 1)
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.array ** 2 - 1)
 
 
 def test_diamond_graph():
@@ -52,7 +52,7 @@ def test_diamond_graph():
     c = a * 3
     d = (b + c).sum()
     d.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp(2 * x.data) + 3))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp(2 * x.array) + 3))
 
 
 def test_wide_diamond_with_reused_intermediate():
@@ -62,7 +62,7 @@ def test_wide_diamond_with_reused_intermediate():
     out.backward()
     expected = gradient_by_finite_differences(
         lambda v: (np.tanh(v) ** 2).sum() + (np.tanh(v) @ np.tanh(v)).sum()
-        + np.tanh(v).mean() + (np.tanh(v) ** 3).sum(), x.data)
+        + np.tanh(v).mean() + (np.tanh(v) ** 3).sum(), x.array)
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
 
 
@@ -256,14 +256,14 @@ def test_detach_shares_data_and_cuts_the_graph():
     y = x * 3
     d = y.detach()
     assert d.requires_grad is False and d.grad_fn is None and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
-    d.data[0] = 100.0
-    assert y.data[0] == 100.0
+    assert np.shares_memory(d.array, y.array)
+    d.array[0] = 100.0
+    assert y.array[0] == 100.0
     out = (d * x).sum()  # gradient flows to x through the second factor only
     out.backward()
-    np.testing.assert_array_equal(x.grad.numpy(), d.data)
+    np.testing.assert_array_equal(x.grad.numpy(), d.array)
     leaf_view = x.detach()
-    assert np.shares_memory(leaf_view.data, x.data)
+    assert np.shares_memory(leaf_view.array, x.array)
 
 
 def test_requires_grad_only_for_floating_point():
@@ -289,9 +289,9 @@ def test_retain_grad_on_non_leaves():
     other = x * 5  # not retained
     out = (hidden * hidden + other).sum()
     out.backward()
-    np.testing.assert_array_equal(hidden.grad.numpy(), 2 * hidden.data)
+    np.testing.assert_array_equal(hidden.grad.numpy(), 2 * hidden.array)
     assert other.grad is None
-    np.testing.assert_array_equal(x.grad.numpy(), 18 * x.data + 5)
+    np.testing.assert_array_equal(x.grad.numpy(), 18 * x.array + 5)
     with pytest.raises(RuntimeError, match="requires_grad=False"):
         f64([1.0], requires_grad=False).retain_grad()
 
@@ -305,7 +305,7 @@ def test_inplace_update_of_leaf_requiring_grad():
     with tinytorch.no_grad():
         x[0] = 5.0
         x.copy_(x.detach() * 2)
-    np.testing.assert_array_equal(x.data, [10.0, 4.0])
+    np.testing.assert_array_equal(x.array, [10.0, 4.0])
 
 
 def test_inplace_change_of_a_graph_tensor_is_refused():
@@ -357,7 +357,7 @@ def test_shared_subgraph_is_freed_by_the_first_backward():
     w = z * z
     (w * 2).sum().backward(retain_graph=True)
     (w * 3).sum().backward()
-    np.testing.assert_array_equal(z.grad.numpy(), 10 * z.data)
+    np.testing.assert_array_equal(z.grad.numpy(), 10 * z.array)
 
 
 # ----- deep graphs ---------------------------------------------------------------------
@@ -440,7 +440,7 @@ def test_custom_function_works_and_passes_gradcheck():
     y = Cube.apply(x)
     assert repr(y.grad_fn) == "<CubeBackward>"
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 3 * x.data ** 2)
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.array ** 2)
     assert gradcheck(Cube.apply, (f64([1.0, -2.0, 0.5]),))
 
 
@@ -456,7 +456,7 @@ def test_gradcheck_reports_input_index_expected_and_got():
     assert re.search(r"got \(analytic\) 54\b", message), message
     assert gradcheck(WrongCube.apply, (x,), raise_exception=False) is False
     assert x.grad is None  # gradcheck leaves the inputs' gradients clean
-    np.testing.assert_array_equal(x.data, [1.0, -2.0, 3.0, 0.5])  # and their values
+    np.testing.assert_array_equal(x.array, [1.0, -2.0, 3.0, 0.5])  # and their values
 
 
 def test_gradcheck_names_the_second_input():

@@ -77,15 +77,15 @@ def test_binary_op_forward_and_gradients(name, shapes, data):
     a, b = leaves(a_values, b_values)
     out = ours(a, b)
     assert out.shape == shapes.result_shape
-    np.testing.assert_allclose(out.data, theirs(a_values, b_values), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(out.array, theirs(a_values, b_values), rtol=1e-12, atol=0)
 
     upstream = draw_values(data, shapes.result_shape)
     out.backward(upstream)
     expected_a = reduce_to(upstream * d_da(a_values, b_values), a_shape)
     expected_b = reduce_to(upstream * d_db(a_values, b_values), b_shape)
     assert a.grad.shape == a_shape and b.grad.shape == b_shape
-    np.testing.assert_allclose(a.grad.data, expected_a, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, expected_b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.grad.array, expected_a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.grad.array, expected_b, rtol=1e-9, atol=1e-12)
 
 
 @SETTINGS
@@ -98,12 +98,12 @@ def test_where_forward_and_gradients(shapes, data):
     a, b = leaves(a_values, b_values)
     out = tinytorch.where(tinytorch.tensor(condition), a, b)
     assert out.shape == shapes.result_shape
-    np.testing.assert_array_equal(out.data, np.where(condition, a_values, b_values))
+    np.testing.assert_array_equal(out.array, np.where(condition, a_values, b_values))
     upstream = draw_values(data, shapes.result_shape)
     out.backward(upstream)
     full_condition = np.broadcast_to(condition, shapes.result_shape)
-    np.testing.assert_allclose(a.grad.data, reduce_to(np.where(full_condition, upstream, 0), a_shape))
-    np.testing.assert_allclose(b.grad.data, reduce_to(np.where(full_condition, 0, upstream), b_shape))
+    np.testing.assert_allclose(a.grad.array, reduce_to(np.where(full_condition, upstream, 0), a_shape))
+    np.testing.assert_allclose(b.grad.array, reduce_to(np.where(full_condition, 0, upstream), b_shape))
 
 
 @SETTINGS
@@ -115,15 +115,15 @@ def test_pow_forward_and_gradients(shapes, data):
     base, exponent = leaves(base_values, exponent_values)
     out = base ** exponent
     expected = np.power(base_values, exponent_values)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(out.array, expected, rtol=1e-12)
     upstream = draw_values(data, shapes.result_shape)
     out.backward(upstream)
     np.testing.assert_allclose(
-        base.grad.data,
+        base.grad.array,
         reduce_to(upstream * exponent_values * np.power(base_values, exponent_values - 1),
                   base_shape), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(
-        exponent.grad.data, reduce_to(upstream * expected * np.log(base_values), exponent_shape),
+        exponent.grad.array, reduce_to(upstream * expected * np.log(base_values), exponent_shape),
         rtol=1e-9, atol=1e-12)
 
 
@@ -138,10 +138,10 @@ def test_python_scalars_broadcast_and_keep_float32(shapes, data, scalar):
                           (x * scalar, values * np.float32(scalar)),
                           (x / scalar, values / np.float32(scalar))):
         assert out.dtype == np.float32 and out.shape == shape
-        np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+        np.testing.assert_allclose(out.array, expected, rtol=1e-6)
     (x * scalar).sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.shape == shape
-    np.testing.assert_allclose(x.grad.data, np.full(shape, scalar, np.float32))
+    np.testing.assert_allclose(x.grad.array, np.full(shape, scalar, np.float32))
 
 
 @SETTINGS
@@ -152,10 +152,10 @@ def test_expand_and_matching_sum(shapes):
     x = tinytorch.tensor(np.arange(int(np.prod(a_shape)), dtype=np.float64).reshape(a_shape),
                          requires_grad=True)
     y = x.expand(*target) if target else x.expand(())
-    np.testing.assert_array_equal(y.data, np.broadcast_to(x.data, target))
+    np.testing.assert_array_equal(y.array, np.broadcast_to(x.array, target))
     upstream = np.arange(int(np.prod(target)), dtype=np.float64).reshape(target)
     y.backward(upstream)
-    np.testing.assert_array_equal(x.grad.data, reduce_to(upstream, a_shape))
+    np.testing.assert_array_equal(x.grad.array, reduce_to(upstream, a_shape))
 
 
 # ----- unbroadcast itself --------------------------------------------------------

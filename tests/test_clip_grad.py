@@ -40,24 +40,24 @@ class TestClipGradNorm:
         assert returned.item() == pytest.approx(norm_before, rel=1e-12)
         factor = max_norm / (norm_before + 1e-6)
         for param, g in zip(params, gradients):
-            np.testing.assert_allclose(param.grad.data, g * factor, rtol=1e-12)
-        after = joint_norm([p.grad.data for p in params], norm_type)
+            np.testing.assert_allclose(param.grad.array, g * factor, rtol=1e-12)
+        after = joint_norm([p.grad.array for p in params], norm_type)
         assert after == pytest.approx(max_norm, rel=1e-5)
 
     def test_the_textbook_example(self):
         params = parameters_with_gradients([np.array([3.0, 0.0]), np.array([4.0])])
         assert clip_grad_norm_(params, max_norm=1.0).item() == pytest.approx(5.0)
-        np.testing.assert_allclose(params[0].grad.data, [0.6, 0.0], rtol=1e-6)
-        np.testing.assert_allclose(params[1].grad.data, [0.8], rtol=1e-6)
+        np.testing.assert_allclose(params[0].grad.array, [0.6, 0.0], rtol=1e-6)
+        np.testing.assert_allclose(params[1].grad.array, [0.8], rtol=1e-6)
 
     def test_gradients_under_the_limit_are_untouched(self):
         gradients = random_gradients(seed=1)
         params = parameters_with_gradients(gradients)
-        arrays = [p.grad.data for p in params]
+        arrays = [p.grad.array for p in params]
         norm = joint_norm(gradients, 2)
         assert clip_grad_norm_(params, max_norm=norm * 1.01).item() == pytest.approx(norm)
         for param, array, g in zip(params, arrays, gradients):
-            assert param.grad.data is array
+            assert param.grad.array is array
             np.testing.assert_array_equal(array, g)
 
     def test_float32_gradients_give_a_float32_norm_and_stay_float32(self):
@@ -66,13 +66,13 @@ class TestClipGradNorm:
         norm = clip_grad_norm_(params, max_norm=0.5)
         assert norm.dtype == np.float32
         assert norm.item() == pytest.approx(joint_norm(gradients, 2), rel=1e-6)
-        assert all(p.grad.data.dtype == np.float32 for p in params)
-        assert joint_norm([p.grad.data for p in params], 2) == pytest.approx(0.5, rel=1e-5)
+        assert all(p.grad.array.dtype == np.float32 for p in params)
+        assert joint_norm([p.grad.array for p in params], 2) == pytest.approx(0.5, rel=1e-5)
 
     def test_accepts_a_single_tensor_a_generator_and_missing_gradients(self):
         single = parameters_with_gradients([np.array([6.0, 8.0])])[0]
         assert clip_grad_norm_(single, 5.0).item() == pytest.approx(10.0)
-        np.testing.assert_allclose(single.grad.data, [3.0, 4.0], rtol=1e-6)
+        np.testing.assert_allclose(single.grad.array, [3.0, 4.0], rtol=1e-6)
         params = parameters_with_gradients([np.array([6.0, 8.0])]) + [nn.Parameter(np.ones(3))]
         assert clip_grad_norm_((p for p in params), 5.0).item() == pytest.approx(10.0)
         assert params[1].grad is None
@@ -84,16 +84,16 @@ class TestClipGradNorm:
         params = parameters_with_gradients([np.array([bad, 1.0]), np.array([2.0])])
         with pytest.raises(RuntimeError, match="non-finite"):
             clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
-        np.testing.assert_array_equal(params[1].grad.data, [2.0])  # nothing was scaled
+        np.testing.assert_array_equal(params[1].grad.array, [2.0])  # nothing was scaled
         # Without the check, the non-finite norm is used anyway (as in PyTorch) and the
         # gradients show it: no finite value survives.
         norm = clip_grad_norm_(params, 1.0)
         assert not math.isfinite(norm.item())
-        assert not np.isfinite(params[0].grad.data[0])
+        assert not np.isfinite(params[0].grad.array[0])
         if bad == math.inf:
-            assert params[1].grad.data[0] == 0.0  # scaled by max_norm / inf
+            assert params[1].grad.array[0] == 0.0  # scaled by max_norm / inf
         else:
-            assert math.isnan(params[1].grad.data[0])
+            assert math.isnan(params[1].grad.array[0])
 
     @pytest.mark.parametrize("norm_type", [0, -1.0, -math.inf])
     def test_unsupported_norm_types_are_refused(self, norm_type):
@@ -105,17 +105,17 @@ class TestClipGradNorm:
 class TestClipGradValue:
     def test_clamps_each_element_in_place(self):
         params = parameters_with_gradients([np.array([-4.0, 0.5, 2.0]), np.array([[1.5, -0.25]])])
-        arrays = [p.grad.data for p in params]
+        arrays = [p.grad.array for p in params]
         assert clip_grad_value_(params, 1.0) is None
-        np.testing.assert_array_equal(params[0].grad.data, [-1.0, 0.5, 1.0])
-        np.testing.assert_array_equal(params[1].grad.data, [[1.0, -0.25]])
-        assert all(p.grad.data is a for p, a in zip(params, arrays))
+        np.testing.assert_array_equal(params[0].grad.array, [-1.0, 0.5, 1.0])
+        np.testing.assert_array_equal(params[1].grad.array, [[1.0, -0.25]])
+        assert all(p.grad.array is a for p, a in zip(params, arrays))
 
     def test_single_tensor_and_missing_gradients(self):
         single = parameters_with_gradients([np.array([3.0, -3.0], dtype=np.float32)])[0]
         clip_grad_value_(single, 2)
-        np.testing.assert_array_equal(single.grad.data, [2.0, -2.0])
-        assert single.grad.data.dtype == np.float32
+        np.testing.assert_array_equal(single.grad.array, [2.0, -2.0])
+        assert single.grad.array.dtype == np.float32
         clip_grad_value_([nn.Parameter(np.ones(2))], 1.0)  # no gradient: nothing to do
 
 
@@ -136,7 +136,7 @@ class TestAgainstPyTorch:
         assert our_norm.dtype == np.float32
         assert our_norm.item() == pytest.approx(their_norm.item(), rel=1e-6)
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-6, atol=1e-7)
 
     def test_clip_grad_value_matches(self):
         torch = pytest.importorskip("torch")
@@ -148,4 +148,4 @@ class TestAgainstPyTorch:
         clip_grad_value_(ours, 0.7)
         torch.nn.utils.clip_grad_value_(theirs, 0.7)
         for p, q in zip(ours, theirs):
-            np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
+            np.testing.assert_array_equal(p.grad.array, q.grad.numpy())

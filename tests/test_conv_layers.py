@@ -45,7 +45,7 @@ def test_global_average_pooling_runs_on_its_kernel(shape):
     x = np.random.default_rng(10).standard_normal(shape).astype(np.float32)
     out = F.adaptive_avg_pool2d(tinytorch.tensor(x, requires_grad=True), 1)
     assert isinstance(out.grad_fn, GlobalAvgPool2d) and out.dtype == np.float32
-    np.testing.assert_allclose(out.data, global_avg_pool2d_reference(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out.array, global_avg_pool2d_reference(x), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(global_avg_pool2d_forward(x.astype(np.float64)),
                                global_avg_pool2d_reference(x.astype(np.float64)), rtol=1e-13)
     grad = np.random.default_rng(11).standard_normal(shape[:2] + (1, 1))
@@ -68,14 +68,14 @@ def test_batchnorm2d_matches_pytorch_in_train_and_eval():
     rng = np.random.default_rng(7)
     for step in range(3):
         x = (rng.standard_normal((4, 3, 5, 5)) * (step + 1) + step).astype(np.float32)
-        np.testing.assert_allclose(ours(tinytorch.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+        np.testing.assert_allclose(ours(tinytorch.tensor(x)).array, theirs(torch.tensor(x)).detach().numpy(),
                                    rtol=1e-5, atol=1e-5)
     for name in ("running_mean", "running_var"):
-        np.testing.assert_allclose(getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(getattr(ours, name).array, getattr(theirs, name).numpy(), rtol=1e-5)
     assert ours.num_batches_tracked.item() == 3
     ours.eval(), theirs.eval()
     x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
-    np.testing.assert_allclose(ours(tinytorch.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(tinytorch.tensor(x)).array, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -91,7 +91,7 @@ def test_batchnorm2d_gradients_match_pytorch():
     for got, expected in ((ours_x.grad, theirs_x.grad), (ours.weight.grad, theirs.weight.grad),
                           (ours.bias.grad, theirs.bias.grad)):
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got.array, expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_batchnorm2d_state_dict_keys_and_running_statistics():
@@ -100,9 +100,9 @@ def test_batchnorm2d_state_dict_keys_and_running_statistics():
                                         "num_batches_tracked"]
     x = np.random.default_rng(8).standard_normal((8, 2, 3, 3)).astype(np.float32) * 3 + 1
     layer(tinytorch.tensor(x))
-    np.testing.assert_allclose(layer.running_mean.data, 0.1 * x.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(layer.running_mean.array, 0.1 * x.mean(axis=(0, 2, 3)), rtol=1e-5)
     unbiased = x.var(axis=(0, 2, 3), ddof=1)
-    np.testing.assert_allclose(layer.running_var.data, 0.9 + 0.1 * unbiased, rtol=1e-5)
+    np.testing.assert_allclose(layer.running_var.array, 0.9 + 0.1 * unbiased, rtol=1e-5)
     layer.eval()
     layer(tinytorch.tensor(x))
     assert layer.num_batches_tracked.item() == 1  # evaluation leaves the statistics alone
@@ -114,13 +114,13 @@ def test_batchnorm2d_cumulative_average_and_no_running_statistics():
     layer = nn.BatchNorm2d(2, momentum=None)  # running = the mean over the batches seen so far
     for x in batches:
         layer(tinytorch.tensor(x))
-    np.testing.assert_allclose(layer.running_mean.data,
+    np.testing.assert_allclose(layer.running_mean.array,
                                np.mean([x.mean(axis=(0, 2, 3)) for x in batches], axis=0), rtol=1e-5)
-    np.testing.assert_allclose(layer.running_var.data,
+    np.testing.assert_allclose(layer.running_var.array,
                                np.mean([x.var(axis=(0, 2, 3), ddof=1) for x in batches], axis=0),
                                rtol=1e-5)
     untracked = nn.BatchNorm2d(2, affine=False, track_running_stats=False).eval()
-    out = untracked(tinytorch.tensor(batches[0])).data  # batch statistics even in eval
+    out = untracked(tinytorch.tensor(batches[0])).array  # batch statistics even in eval
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-3)
 
@@ -129,9 +129,9 @@ def test_conv2d_layer_matches_pytorch_and_uses_its_init_bounds():
     torch = pytest.importorskip("torch")
     layer = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
     theirs = torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in layer.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v.array) for k, v in layer.state_dict().items()})
     x = np.random.default_rng(9).standard_normal((2, 4, 7, 7)).astype(np.float32)
-    np.testing.assert_allclose(layer(tinytorch.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(layer(tinytorch.tensor(x)).array, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -139,8 +139,8 @@ def test_conv2d_init_bound_is_one_over_sqrt_fan_in():
     tinytorch.manual_seed(0)
     layer = nn.Conv2d(8, 16, 3)
     bound = 1 / np.sqrt(8 * 3 * 3)
-    assert np.abs(layer.weight.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.9 * bound
+    assert np.abs(layer.weight.array).max() <= bound
+    assert np.abs(layer.weight.array).max() > 0.9 * bound
 
 
 def test_errors_name_the_layer_and_shapes():

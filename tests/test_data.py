@@ -29,7 +29,7 @@ class ItemDataset(Dataset):
 
 
 def epoch_labels(loader):
-    return [batch[1].data.tolist() for batch in loader]
+    return [batch[1].array.tolist() for batch in loader]
 
 
 # ----- TensorDataset -----------------------------------------------------------------
@@ -37,10 +37,10 @@ def test_tensor_dataset_items_and_batch_fetch():
     dataset = numbered_dataset(5)
     assert len(dataset) == 5
     inputs, label = dataset[3]
-    assert inputs.data.tolist() == [3.0, 3.0, 3.0] and label.item() == 3
+    assert inputs.array.tolist() == [3.0, 3.0, 3.0] and label.item() == 3
     batch_inputs, batch_labels = dataset.__getitems__([4, 0, 2])
-    assert batch_labels.data.tolist() == [4, 0, 2]
-    assert batch_inputs.shape == (3, 3) and batch_inputs.data[0, 0] == 4.0
+    assert batch_labels.array.tolist() == [4, 0, 2]
+    assert batch_inputs.shape == (3, 3) and batch_inputs.array[0, 0] == 4.0
 
 
 def test_tensor_dataset_size_mismatch_names_the_sizes():
@@ -87,7 +87,7 @@ def test_unshuffled_batches_are_in_order():
     loader = DataLoader(numbered_dataset(7), batch_size=3)
     assert epoch_labels(loader) == [[0, 1, 2], [3, 4, 5], [6]]
     inputs, _ = next(iter(loader))
-    assert inputs.data[:, 0].tolist() == [0.0, 1.0, 2.0]  # inputs and labels stay paired
+    assert inputs.array[:, 0].tolist() == [0.0, 1.0, 2.0]  # inputs and labels stay paired
 
 
 def test_batches_keep_dtypes_and_shapes():
@@ -168,30 +168,30 @@ def test_item_dataset_is_collated_field_by_field():
     first = batches[0]
     assert set(first) == {"image", "label", "weight", "pair"}
     assert first["image"].shape == (2, 2, 2) and first["image"].dtype == np.float32
-    assert first["image"].data[1, 0, 0] == 1.0
-    assert first["label"].dtype == np.int64 and first["label"].data.tolist() == [0, 1]
+    assert first["image"].array[1, 0, 0] == 1.0
+    assert first["label"].dtype == np.int64 and first["label"].array.tolist() == [0, 1]
     assert first["weight"].dtype == np.float64  # Python floats collate to float64, as in PyTorch
     pair_tensor, pair_scalar = first["pair"]
-    assert pair_tensor.data.tolist() == [[0, 0], [1, -1]] and pair_tensor.dtype == np.int64
+    assert pair_tensor.array.tolist() == [[0, 0], [1, -1]] and pair_tensor.dtype == np.int64
     assert pair_scalar.dtype == np.int32
-    assert batches[-1]["label"].data.tolist() == [4]
+    assert batches[-1]["label"].array.tolist() == [4]
 
 
 def test_shuffled_item_dataset_covers_every_index():
     tinytorch.manual_seed(0)
     loader = DataLoader(ItemDataset(11), batch_size=4, shuffle=True)
-    seen = [label for batch in loader for label in batch["label"].data.tolist()]
+    seen = [label for batch in loader for label in batch["label"].array.tolist()]
     assert sorted(seen) == list(range(11)) and seen != list(range(11))
 
 
 def test_default_collate_rules():
     stacked = default_collate([tinytorch.tensor([1.0, 2.0]), tinytorch.tensor([3.0, 4.0])])
-    assert stacked.data.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stacked.dtype == np.float32
+    assert stacked.array.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stacked.dtype == np.float32
     assert default_collate([True, False]).dtype == np.bool_
     assert default_collate([np.float32(1), np.float32(2)]).dtype == np.float32
     assert default_collate(["a", "b"]) == ["a", "b"]
     as_list = default_collate([[1, 2.0], [3, 4.0]])
-    assert isinstance(as_list, list) and as_list[0].data.tolist() == [1, 3]
+    assert isinstance(as_list, list) and as_list[0].array.tolist() == [1, 3]
     with pytest.raises(RuntimeError, match=r"equal size.*\[2\] at entry 0 and \[3\] at entry 1"):
         default_collate([tinytorch.zeros(2), tinytorch.zeros(3)])
     with pytest.raises(TypeError, match="found NoneType"):
@@ -202,7 +202,7 @@ def test_default_collate_keeps_gradients_flowing():
     leaf = tinytorch.tensor([1.0, 2.0], requires_grad=True)
     batch = default_collate([leaf, leaf * 3])
     batch.sum().backward()
-    assert leaf.grad.data.tolist() == [4.0, 4.0]
+    assert leaf.grad.array.tolist() == [4.0, 4.0]
 
 
 def test_custom_collate_fn_receives_examples():
@@ -240,4 +240,4 @@ def test_subset_batches_through_the_loader():
     assert epoch_labels(DataLoader(subset, batch_size=3)) == [[9, 2, 5], [7]]
     item_subset = Subset(ItemDataset(10), [3, 1])
     batch = next(iter(DataLoader(item_subset, batch_size=2)))
-    assert batch["label"].data.tolist() == [3, 1]
+    assert batch["label"].array.tolist() == [3, 1]

@@ -30,7 +30,7 @@ def test_training_is_reproducible_bit_for_bit():
     first = train_digits("cnn", epochs=2, seed=3, show_progress=False).model.state_dict()
     second = train_digits("cnn", epochs=2, seed=3, show_progress=False).model.state_dict()
     for key in first:
-        np.testing.assert_array_equal(first[key].data, second[key].data, err_msg=key)
+        np.testing.assert_array_equal(first[key].array, second[key].array, err_msg=key)
 
 
 def test_every_command_has_help():
@@ -80,4 +80,4 @@ def test_checkpoint_round_trip_of_a_trained_model(tmp_path):
     fresh = digits_mlp()
     fresh.load_state_dict(tinytorch.load(tmp_path / "model.npz"))
     x = tinytorch.randn(5, 1, 8, 8)
-    np.testing.assert_array_equal(model.eval()(x).data, fresh.eval()(x).data)
+    np.testing.assert_array_equal(model.eval()(x).array, fresh.eval()(x).array)

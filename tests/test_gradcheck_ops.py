@@ -4,7 +4,7 @@
 measured by nudging each input element, so a wrong ``backward`` (a missing
 transpose, a forgotten broadcast sum, a wrong sign) fails here.  Each
 operation is checked on ordinary contiguous inputs, with broadcasting where
-the operation broadcasts, and on leaves whose ``.data`` is *not* contiguous
+the operation broadcasts, and on leaves whose ``.array`` is *not* contiguous
 (a transposed array, a strided slice), because numpy views are where
 reshape-based gradients silently go wrong.
 
@@ -27,7 +27,7 @@ LAYOUTS = ("contiguous", "transposed", "strided")
 
 
 def leaf(*shape, layout="contiguous", low=-2.0, high=2.0, away_from=(), seed=None):
-    """A float64 leaf that requires grad, whose ``.data`` has the requested memory layout.
+    """A float64 leaf that requires grad, whose ``.array`` has the requested memory layout.
 
     ``away_from`` lists points (kinks) that every element keeps at least 0.05 from.
     """
@@ -201,7 +201,7 @@ def test_clamp_with_tensor_bounds():
     check(lambda x, low: x.clamp(min=low), x, low)
     constant = tinytorch.tensor(np.full(4, 0.3))  # a bound without grad is a plain array
     check(lambda x: x.clamp(max=constant), leaf(3, 4, away_from=(0.3,), layout="strided"))
-    np.testing.assert_array_equal(x.clamp(max=constant).data, np.minimum(x.data, 0.3))
+    np.testing.assert_array_equal(x.clamp(max=constant).array, np.minimum(x.array, 0.3))
 
 
 def test_clamp_with_tensor_bounds_matches_pytorch():
@@ -222,7 +222,7 @@ def test_clamp_with_tensor_bounds_matches_pytorch():
 def test_clamp_really_clamps_something():
     # Guard against a vacuous clamp test: some elements are outside the bounds.
     x = leaf(3, 4, away_from=(-0.5, 0.7))
-    assert (x.data < -0.5).any() and (x.data > 0.7).any()
+    assert (x.array < -0.5).any() and (x.array > 0.7).any()
 
 
 def test_maximum_minimum_ties_split_the_gradient_evenly():
@@ -322,7 +322,7 @@ def test_max_min_values(dim, keepdim, layout):
     rng = np.random.default_rng(7)
     values = rng.permutation(12).reshape(3, 4) * 0.1
     x = leaf(3, 4, layout=layout)
-    x.data[...] = values
+    x.array[...] = values
     if dim is None:
         check(lambda x: x.max(), x)
         check(lambda x: tinytorch.min(x), x)
@@ -388,8 +388,8 @@ def test_linear_non_contiguous_and_matches_matmul():
     weight = leaf(5, 4, layout="transposed")
     bias = leaf(5, layout="strided")
     check(linear, x, weight, bias)
-    np.testing.assert_allclose(linear(x, weight, bias).data,
-                               x.data @ weight.data.T + bias.data, rtol=1e-12)
+    np.testing.assert_allclose(linear(x, weight, bias).array,
+                               x.array @ weight.array.T + bias.array, rtol=1e-12)
 
 
 # ----- shape operations --------------------------------------------------------
@@ -483,7 +483,7 @@ def _index_key(name, x):
     if not isinstance(key, str):
         return key
     if key == "mask":
-        return x.data > 0
+        return x.array > 0
     if key == "tensor":
         return tinytorch.tensor([1, 1, 0])
     if key == "tensor_pair":
@@ -496,12 +496,12 @@ def _index_key(name, x):
 def test_indexing(name, layout):
     x = leaf(3, 4, layout=layout)
     key = _index_key(name, x)
-    mask_key = key.copy() if isinstance(key, np.ndarray) else key  # gradcheck nudges x.data
+    mask_key = key.copy() if isinstance(key, np.ndarray) else key  # gradcheck nudges x.array
     check(lambda x: x[mask_key], x)
-    np.testing.assert_array_equal(x[mask_key].data, x.data[
-        tuple(k.data if isinstance(k, Tensor) else k for k in mask_key)
+    np.testing.assert_array_equal(x[mask_key].array, x.array[
+        tuple(k.array if isinstance(k, Tensor) else k for k in mask_key)
         if isinstance(mask_key, tuple) else
-        (mask_key.data if isinstance(mask_key, Tensor) else mask_key)])
+        (mask_key.array if isinstance(mask_key, Tensor) else mask_key)])
 
 
 def test_indexing_repeats_accumulate_gradient():

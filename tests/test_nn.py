@@ -79,19 +79,19 @@ def test_load_state_dict_round_trip_copies_values_in_place():
     target.load_state_dict(source.state_dict())
     assert target.hidden.weight is weight_before  # optimizers keep their references
     for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
 
 
 def test_load_state_dict_wrong_shape_names_key_and_both_shapes_and_changes_nothing():
     model = nn.Sequential(nn.Linear(4, 3))
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in model.state_dict().items()}
     bad = {"0.weight": np.zeros((5, 4), np.float32), "0.bias": np.ones(3, np.float32)}
     with pytest.raises(RuntimeError) as error:
         model.load_state_dict(bad)
     message = str(error.value)
     assert "0.weight" in message and "(5, 4)" in message and "(3, 4)" in message
     for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[key])  # bias not half-loaded
+        np.testing.assert_array_equal(value.array, before[key])  # bias not half-loaded
 
 
 def test_load_state_dict_strict_missing_and_unexpected_keys():
@@ -116,21 +116,21 @@ def test_linear_default_init_matches_pytorch_bounds():
     tinytorch.manual_seed(0)
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
-    for values in (layer.weight.data, layer.bias.data):
+    for values in (layer.weight.array, layer.bias.array):
         assert values.dtype == np.float32
         assert np.abs(values).max() <= bound
         assert np.abs(values).max() > 0.95 * bound  # uniform: the range is used
     # Var of U(-b, b) = b^2 / 3
-    assert abs(layer.weight.data.var() - bound ** 2 / 3) < 0.05 * bound ** 2 / 3
+    assert abs(layer.weight.array.var() - bound ** 2 / 3) < 0.05 * bound ** 2 / 3
 
 
 def test_manual_seed_makes_init_reproducible_bit_for_bit():
     tinytorch.manual_seed(7)
-    a = nn.Linear(5, 5).weight.data.copy()
+    a = nn.Linear(5, 5).weight.array.copy()
     tinytorch.manual_seed(7)
-    b = nn.Linear(5, 5).weight.data.copy()
+    b = nn.Linear(5, 5).weight.array.copy()
     tinytorch.manual_seed(8)
-    c = nn.Linear(5, 5).weight.data.copy()
+    c = nn.Linear(5, 5).weight.array.copy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -138,8 +138,8 @@ def test_manual_seed_makes_init_reproducible_bit_for_bit():
 def test_linear_forward_equals_numpy_and_gradchecks():
     layer = nn.Linear(3, 2).double()
     x = tinytorch.randn(4, 3, dtype=tinytorch.float64, requires_grad=True)
-    expected = x.data @ layer.weight.data.T + layer.bias.data
-    np.testing.assert_allclose(layer(x).data, expected)
+    expected = x.array @ layer.weight.array.T + layer.bias.array
+    np.testing.assert_allclose(layer(x).array, expected)
     assert gradcheck(lambda x, w, b: F.linear(x, w, b), (x, layer.weight, layer.bias))
 
 
@@ -157,14 +157,14 @@ def test_activation_layers_gradcheck(layer):
 
 def test_relu6_clamps_at_zero_and_six():
     x = tinytorch.tensor([-1.0, 0.5, 5.0, 7.0])
-    np.testing.assert_array_equal(nn.ReLU6()(x).data, [0.0, 0.5, 5.0, 6.0])
+    np.testing.assert_array_equal(nn.ReLU6()(x).array, [0.0, 0.5, 5.0, 6.0])
 
 
 def test_dropout_scales_kept_units_and_is_off_in_eval():
     tinytorch.manual_seed(3)
     layer = nn.Dropout(p=0.25)
     x = tinytorch.ones(200, 50)
-    y = layer(x).data
+    y = layer(x).array
     kept = y != 0
     np.testing.assert_allclose(y[kept], 1 / 0.75)
     assert 0.72 < kept.mean() < 0.78
@@ -177,7 +177,7 @@ def test_dropout_gradient_uses_the_same_mask():
     x = tinytorch.ones(10, 10, requires_grad=True)
     y = F.dropout(x, 0.5)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)  # d(sum)/dx = mask / (1 - p)
+    np.testing.assert_array_equal(x.grad.array, y.array)  # d(sum)/dx = mask / (1 - p)
 
 
 def test_dropout_rejects_bad_probability():

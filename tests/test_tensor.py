@@ -48,10 +48,10 @@ def test_tensor_copies_its_data():
     source = np.zeros(3)
     t = tinytorch.tensor(source)
     source[0] = 5
-    assert t.data[0] == 0
+    assert t.array[0] == 0
     shared = tinytorch.from_numpy(source)
     source[1] = 7
-    assert shared.data[1] == 7
+    assert shared.array[1] == 7
     with pytest.raises(TypeError):
         tinytorch.from_numpy([1, 2])
 
@@ -241,7 +241,7 @@ def test_item_numpy_tolist():
     with pytest.raises(RuntimeError, match="4 elements"):
         x.item()
     array = x.numpy()
-    assert isinstance(array, np.ndarray) and np.shares_memory(array, x.data)
+    assert isinstance(array, np.ndarray) and np.shares_memory(array, x.array)
     assert float(tinytorch.tensor([2.5])) == 2.5 and int(tinytorch.tensor(3.9)) == 3
     assert np.asarray(x).shape == (2, 2)
     assert np.asarray(x, dtype=np.float64).dtype == np.float64
@@ -291,8 +291,8 @@ def test_to_and_casts():
     assert x.long().tolist() == [1, -2] and x.long().dtype == np.int64
     assert x.to(np.int32).dtype == np.int32
     casted = x.to(tinytorch.float64)
-    casted.data[0] = 99
-    assert x.data[0] != 99  # a copy
+    casted.array[0] = 99
+    assert x.array[0] != 99  # a copy
 
 
 # ----- comparisons --------------------------------------------------------------------
@@ -649,7 +649,7 @@ def test_gradients_match_pytorch_at_the_kinks(torch):
                 y = fn(module, x)
                 weights = np.arange(1.0, 1 + math.prod(y.shape)).reshape(tuple(y.shape))
                 (y * module.tensor(weights)).sum().backward()
-            grads.append(np.asarray(x.grad.numpy() if module is torch else x.grad.data))
+            grads.append(np.asarray(x.grad.numpy() if module is torch else x.grad.array))
         np.testing.assert_allclose(grads[0], grads[1], equal_nan=True, err_msg=name)
 
 

@@ -104,13 +104,13 @@ for tensor in topological_order(loss):
 # %%
 loss.backward()
 # The same derivative by hand: dloss/dw = 2 (y - 1) (1 - y^2) x.
-y_values = np.tanh(w.data * x.data + b.data)
-by_hand_w = 2 * (y_values - 1) * (1 - y_values**2) * x.data
+y_values = np.tanh(w.array * x.array + b.array)
+by_hand_w = 2 * (y_values - 1) * (1 - y_values**2) * x.array
 by_hand_b = np.sum(2 * (y_values - 1) * (1 - y_values**2))
-print("autograd w.grad:", w.grad.data, " by hand:", by_hand_w)
-print("autograd b.grad:", b.grad.data, " by hand:", by_hand_b)
-assert np.allclose(w.grad.data, by_hand_w, atol=1e-6)
-assert np.allclose(b.grad.data, by_hand_b, atol=1e-6)
+print("autograd w.grad:", w.grad.array, " by hand:", by_hand_w)
+print("autograd b.grad:", b.grad.array, " by hand:", by_hand_b)
+assert np.allclose(w.grad.array, by_hand_w, atol=1e-6)
+assert np.allclose(b.grad.array, by_hand_b, atol=1e-6)
 
 # %% [markdown]
 # `b` is a scalar that was *broadcast* to three elements, so its gradient is the
@@ -131,13 +131,13 @@ curve(points).sum().backward()
 step = 1e-5
 with tinytorch.no_grad():
     numeric = (curve(points.detach() + step) - curve(points.detach() - step)) / (2 * step)
-largest_gap = np.max(np.abs(points.grad.data - numeric.data))
+largest_gap = np.max(np.abs(points.grad.array - numeric.array))
 print(f"largest gap between autograd and central differences: {largest_gap:.2e}")
 
 figure, axis = plt.subplots(figsize=(7, 3.5))
-axis.plot(points.data, curve(points.detach()).data, label="f(x)")
-axis.plot(points.data, points.grad.data, label="f'(x), autograd", linewidth=3, alpha=0.5)
-axis.plot(points.data, numeric.data, "--", label="f'(x), central differences")
+axis.plot(points.array, curve(points.detach()).array, label="f(x)")
+axis.plot(points.array, points.grad.array, label="f'(x), autograd", linewidth=3, alpha=0.5)
+axis.plot(points.array, numeric.array, "--", label="f'(x), central differences")
 axis.set_xlabel("x")
 axis.legend()
 axis.set_title("One backward pass differentiates every point")
@@ -190,10 +190,10 @@ show(figure, "02_finite_difference_error")
 # %%
 a = tinytorch.tensor([1.0, 2.0], requires_grad=True)
 (a * a).sum().backward()
-first = a.grad.data.copy()
+first = a.grad.array.copy()
 (a * a).sum().backward()
-print("after one backward:", first, " after two:", a.grad.data)
-assert np.allclose(a.grad.data, 2 * first)
+print("after one backward:", first, " after two:", a.grad.array)
+assert np.allclose(a.grad.array, 2 * first)
 
 with tinytorch.no_grad():
     untracked = a * a

@@ -104,10 +104,10 @@ assert count == 4 * 8 + 8 + 8 * 3 + 3
 # %%
 x = tinytorch.randn(5, 4)
 copy = TwoLayerNet(4, 8, 3)
-print("before loading, same output:", np.array_equal(copy(x).data, net(x).data))
+print("before loading, same output:", np.array_equal(copy(x).array, net(x).array))
 copy.load_state_dict(net.state_dict())
-print("after loading,  same output:", np.array_equal(copy(x).data, net(x).data))
-assert np.array_equal(copy(x).data, net(x).data)
+print("after loading,  same output:", np.array_equal(copy(x).array, net(x).array))
+assert np.array_equal(copy(x).array, net(x).array)
 
 # %% [markdown]
 # ## Experiment 1: why the initial weights are scaled
@@ -132,7 +132,7 @@ with tinytorch.no_grad():
         print(f"{label:28} std after layer 1: {spread[0]:.3g}, after layer {depth}: "
               f"{spread[-1]:.3g}")
 
-bound = float(np.abs(layers[0].weight.data).max())
+bound = float(np.abs(layers[0].weight.array).max())
 print(f"largest initial |weight| of Linear({width}, {width}): {bound:.4f} "
       f"(1/sqrt({width}) = {1 / np.sqrt(width):.4f})")
 
@@ -163,13 +163,13 @@ target = tinytorch.tensor([0, 3, 1, 1, 2, 0])
 loss = nn.CrossEntropyLoss()(logits, target)
 loss.backward()
 
-log_probabilities = logits.data - np.log(np.exp(logits.data).sum(axis=1, keepdims=True))
-by_hand = -log_probabilities[np.arange(6), target.data].mean()
+log_probabilities = logits.array - np.log(np.exp(logits.array).sum(axis=1, keepdims=True))
+by_hand = -log_probabilities[np.arange(6), target.array].mean()
 probabilities = np.exp(log_probabilities)
-one_hot = np.eye(4)[target.data]
+one_hot = np.eye(4)[target.array]
 print(f"cross-entropy: {loss.item():.6f}, by hand: {by_hand:.6f}")
 print("gradient = (softmax - one_hot) / N:",
-      np.allclose(logits.grad.data, (probabilities - one_hot) / 6, atol=1e-6))
+      np.allclose(logits.grad.array, (probabilities - one_hot) / 6, atol=1e-6))
 assert np.isclose(loss.item(), by_hand, atol=1e-5)
 
 # %% [markdown]
@@ -192,14 +192,14 @@ squared.backward()
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
 with tinytorch.no_grad():
-    left.plot(margins.data, F.cross_entropy(two_logits, tinytorch.zeros(241, dtype=tinytorch.int64),
-                                            reduction="none").data, label="loss")
-left.plot(margins.data, margins.grad.data, label="d loss / d margin")
+    left.plot(margins.array, F.cross_entropy(two_logits, tinytorch.zeros(241, dtype=tinytorch.int64),
+                                            reduction="none").array, label="loss")
+left.plot(margins.array, margins.grad.array, label="d loss / d margin")
 left.set_xlabel("margin of the correct class")
 left.set_title("cross-entropy")
 left.legend()
-right.plot(errors.data, errors.data ** 2, label="loss")
-right.plot(errors.data, errors.grad.data, label="d loss / d error")
+right.plot(errors.array, errors.array ** 2, label="loss")
+right.plot(errors.array, errors.grad.array, label="d loss / d error")
 right.set_xlabel("prediction - target")
 right.set_title("squared error")
 right.legend()
@@ -214,7 +214,7 @@ show(figure, "03_losses")
 # %%
 tinytorch.manual_seed(1)
 inputs = tinytorch.linspace(-1, 1, 256).reshape(256, 1)
-targets = tinytorch.tensor(np.sin(3 * inputs.data))
+targets = tinytorch.tensor(np.sin(3 * inputs.array))
 model = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
 loss_function = nn.MSELoss()
 learning_rate = 0.05
@@ -225,7 +225,7 @@ for step in range(1500):
     loss.backward()
     with tinytorch.no_grad():
         for parameter in model.parameters():
-            parameter.data -= learning_rate * parameter.grad.data
+            parameter.array -= learning_rate * parameter.grad.array
     history.append(loss.item())
 print(f"loss after 1 step: {history[0]:.4f}, after {len(history)} steps: {history[-1]:.5f}")
 assert history[-1] < history[0] / 10
@@ -235,9 +235,9 @@ left.semilogy(history)
 left.set_xlabel("step")
 left.set_ylabel("mean squared error")
 with tinytorch.no_grad():
-    fitted = model(inputs).data
-right.plot(inputs.data, targets.data, label="sin(3x)")
-right.plot(inputs.data, fitted, "--", label="network")
+    fitted = model(inputs).array
+right.plot(inputs.array, targets.array, label="sin(3x)")
+right.plot(inputs.array, fitted, "--", label="network")
 right.legend()
 show(figure, "03_curve_fit")
 

@@ -89,7 +89,7 @@ optimizer = optim.SGD([weight], lr=0.1, momentum=0.9)
 print(optimizer)
 (weight * weight).sum().backward()
 optimizer.step()
-print("after one step:", weight.data, " state keys:", list(optimizer.state[weight]))
+print("after one step:", weight.array, " state keys:", list(optimizer.state[weight]))
 
 # %% [markdown]
 # ## Experiment 1: paths across a narrow valley
@@ -104,12 +104,12 @@ def valley(point):
 def follow(make_optimizer, steps: int = 60) -> np.ndarray:
     point = tinytorch.tensor([-9.0, 1.5], dtype=tinytorch.float64, requires_grad=True)
     walker = make_optimizer([point])
-    path = [point.data.copy()]
+    path = [point.array.copy()]
     for _ in range(steps):
         walker.zero_grad()
         valley(point).backward()
         walker.step()
-        path.append(point.data.copy())
+        path.append(point.array.copy())
     return np.array(path)
 
 
@@ -186,7 +186,7 @@ show(figure, "04_schedules")
 parameters = [tinytorch.randn(3, requires_grad=True), tinytorch.randn(2, 2, requires_grad=True)]
 (parameters[0].sum() * 30 + (parameters[1] ** 2).sum() * 10).backward()
 found = nn.utils.clip_grad_norm_(parameters, max_norm=1.0)
-after = np.sqrt(sum((p.grad.data.astype(np.float64) ** 2).sum() for p in parameters))
+after = np.sqrt(sum((p.grad.array.astype(np.float64) ** 2).sum() for p in parameters))
 print(f"norm before: {float(found):.2f}, after: {after:.4f}")
 assert after <= 1.0 + 1e-5
 
@@ -201,10 +201,10 @@ assert after <= 1.0 + 1e-5
 # %%
 def batches(images, labels, batch_size: int, seed: int | None = None) -> list:
     """(images, labels) pairs of ``batch_size`` examples, shuffled when a seed is given."""
-    order = np.arange(len(labels.data))
+    order = np.arange(len(labels.array))
     if seed is not None:
         order = np.random.default_rng(seed).permutation(order)
-    return [(tinytorch.tensor(images.data[part]), tinytorch.tensor(labels.data[part]))
+    return [(tinytorch.tensor(images.array[part]), tinytorch.tensor(labels.array[part]))
             for part in np.array_split(order, range(batch_size, len(order), batch_size))]
 
 

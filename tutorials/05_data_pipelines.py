@@ -80,7 +80,7 @@ print("one example:", image.shape, image.dtype, "label", label.item())
 figure, axes = plt.subplots(3, 10, figsize=(10, 3.4))
 for position, axis in enumerate(axes.flat):
     image, label = train_set[position]
-    axis.imshow(image.data[0], cmap="gray_r")
+    axis.imshow(image.array[0], cmap="gray_r")
     axis.set_title(str(label.item()), fontsize=9)
     axis.axis("off")
 show(figure, "05_digits")
@@ -88,7 +88,7 @@ show(figure, "05_digits")
 classes = np.arange(10)
 figure, axis = plt.subplots(figsize=(6, 2.8))
 for offset, (name, dataset) in zip((-0.2, 0.2), (("train", train_set), ("test", test_set))):
-    counts = np.bincount(dataset.labels.data, minlength=10)
+    counts = np.bincount(dataset.labels.array, minlength=10)
     axis.bar(classes + offset, counts, width=0.4, label=f"{name} ({len(dataset)})")
 axis.set_xticks(classes)
 axis.set_xlabel("digit")
@@ -119,11 +119,11 @@ print("a batch:", images.shape, labels.shape)
 # %%
 tinytorch.manual_seed(5)
 loader = DataLoader(TensorDataset(tinytorch.arange(len(train_set))), batch_size=64, shuffle=True)
-first, second = [np.concatenate([batch[0].data for batch in loader]) for _ in range(2)]
+first, second = [np.concatenate([batch[0].array for batch in loader]) for _ in range(2)]
 print("each epoch is a permutation:", np.array_equal(np.sort(first), np.arange(len(train_set))))
 print("epochs differ:", not np.array_equal(first, second))
 tinytorch.manual_seed(5)
-again = np.concatenate([batch[0].data for batch in loader])
+again = np.concatenate([batch[0].array for batch in loader])
 print("same seed, same first epoch:", np.array_equal(first, again))
 assert np.array_equal(first, again) and not np.array_equal(first, second)
 
@@ -146,14 +146,14 @@ class ShiftedDigits(Dataset):
     def __getitem__(self, index: int):
         image, label = self.base[index]
         shift = self.random.integers(-1, 2, size=2)
-        moved = np.roll(image.data, tuple(shift), axis=(1, 2))
+        moved = np.roll(image.array, tuple(shift), axis=(1, 2))
         return tinytorch.tensor(moved), label
 
 
 shifted = ShiftedDigits(train_set)
 figure, axes = plt.subplots(1, 6, figsize=(7, 1.6))
 for axis in axes:
-    axis.imshow(shifted[3][0].data[0], cmap="gray_r")
+    axis.imshow(shifted[3][0].array[0], cmap="gray_r")
     axis.axis("off")
 figure.suptitle("one training example, fetched six times")
 show(figure, "05_augmentation")
@@ -209,7 +209,7 @@ show(figure, "05_loading_speed")
 # learns "always answer 3", then "always answer 4", ... and forgets.
 
 # %%
-order = np.argsort(train_set.labels.data, kind="stable")
+order = np.argsort(train_set.labels.array, kind="stable")
 sorted_set = TensorDataset(train_set.images[order], train_set.labels[order])
 test_loader = DataLoader(test_set, batch_size=256)
 batch_losses = {}

@@ -139,9 +139,9 @@ columns = im2col(x, 3, 3, 2, 2, 1, 1, 1, 1, 5, 5)
 as_gemm = (weight.reshape(4, -1) @ columns).reshape(2, 4, 5, 5)
 layer_output = F.conv2d(tinytorch.tensor(x), tinytorch.tensor(weight), stride=2, padding=1)
 reference = conv2d_forward_reference(x, weight, None, (2, 2), (1, 1), (1, 1), 1)
-print("W @ cols == F.conv2d:  ", np.allclose(as_gemm, layer_output.data))
+print("W @ cols == F.conv2d:  ", np.allclose(as_gemm, layer_output.array))
 print("W @ cols == reference: ", np.allclose(as_gemm, reference))
-assert np.allclose(as_gemm, reference) and np.allclose(layer_output.data, reference)
+assert np.allclose(as_gemm, reference) and np.allclose(layer_output.array, reference)
 
 # %% [markdown]
 # ## Filters on a digit
@@ -154,24 +154,24 @@ digit = digits[:1]  # (1, 1, 8, 8)
 sobel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 filters = np.stack([sobel, sobel.T, np.full((3, 3), 1 / 9, dtype=np.float32)])[:, None]
 edges = nn.Conv2d(1, 3, 3, padding=1, bias=False)
-edges.weight.data[...] = filters
+edges.weight.array[...] = filters
 with tinytorch.no_grad():
     maps = edges(digit)
     pooled = nn.MaxPool2d(2)(maps)
 print("digit", digit.shape, "-> feature maps", maps.shape, "-> pooled", pooled.shape)
 
 figure, axes = plt.subplots(2, 4, figsize=(9, 4.6))
-axes[0, 0].imshow(digit.data[0, 0], cmap="gray_r")
+axes[0, 0].imshow(digit.array[0, 0], cmap="gray_r")
 axes[0, 0].set_title(f"digit {labels[0].item()}")
 axes[1, 0].axis("off")
 for channel, name in enumerate(["x-edges", "y-edges", "blur"]):
     # Edges are signed: a symmetric red-blue scale; the blur is a grey image.
-    largest = np.abs(maps.data[0, channel]).max()
+    largest = np.abs(maps.array[0, channel]).max()
     style = dict(cmap="gray_r") if name == "blur" else dict(cmap="RdBu", vmin=-largest,
                                                              vmax=largest)
-    axes[0, channel + 1].imshow(maps.data[0, channel], **style)
+    axes[0, channel + 1].imshow(maps.array[0, channel], **style)
     axes[0, channel + 1].set_title(name)
-    axes[1, channel + 1].imshow(pooled.data[0, channel], **style)
+    axes[1, channel + 1].imshow(pooled.array[0, channel], **style)
     axes[1, channel + 1].set_title(f"{name}, max-pooled")
 for axis in axes.flat:
     axis.set_xticks([])
@@ -196,13 +196,13 @@ print("gradcheck(max_pool2d):", gradcheck(lambda x: F.max_pool2d(x, 2), (x,)))
 
 # %%
 figure, axes = plt.subplots(1, 3, figsize=(9, 3))
-picture = tinytorch.tensor(digit.data.astype(np.float64), requires_grad=True)
-axes[0].imshow(picture.data[0, 0], cmap="gray_r")
+picture = tinytorch.tensor(digit.array.astype(np.float64), requires_grad=True)
+axes[0].imshow(picture.array[0, 0], cmap="gray_r")
 axes[0].set_title("input")
 for axis, (kernel, stride) in zip(axes[1:], [(2, 2), (3, 1)]):
     picture.grad = None
     F.max_pool2d(picture, kernel, stride).sum().backward()
-    wins = picture.grad.data[0, 0]
+    wins = picture.grad.array[0, 0]
     axis.imshow(wins, cmap="Reds")
     for (y, x_position), count in np.ndenumerate(wins):
         if count:
@@ -274,7 +274,7 @@ show(figure, "06_cnn_vs_mlp")
 # The first layer's eight learned 3x3 filters:
 
 # %%
-first_filters = trained["CNN"][0][0].weight.data[:, 0]
+first_filters = trained["CNN"][0][0].weight.array[:, 0]
 figure, axes = plt.subplots(1, len(first_filters), figsize=(9, 1.6))
 for axis, learned in zip(axes, first_filters):
     axis.imshow(learned, cmap="RdBu")

@@ -93,7 +93,7 @@ train_images, train_labels = load_digits("train")
 test_images, test_labels = load_digits("test")
 loader = DataLoader(TensorDataset(train_images, train_labels), batch_size=64)
 
-prepared = quant.prepare(model, train_images.data[:1], name="digits_cnn")
+prepared = quant.prepare(model, train_images.array[:1], name="digits_cnn")
 print(prepared)
 quant.calibrate(prepared, loader, num_batches=20)
 graph = quant.convert(prepared)
@@ -108,7 +108,7 @@ for op in graph.ops:
 # from its float twin; each bit of resolution is worth about 6 dB.
 
 # %%
-report = quantization_report(model, graph, test_images.data, test_labels.data)
+report = quantization_report(model, graph, test_images.array, test_labels.array)
 print(report)
 
 # %% [markdown]
@@ -120,11 +120,11 @@ print(report)
 
 # %%
 first_conv_outputs = []
-reference = quant.prepare(model, train_images.data[:1])
+reference = quant.prepare(model, train_images.array[:1])
 reference.observing = False
 with tinytorch.no_grad():
     for index, (images, _) in enumerate(loader):
-        first_conv_outputs.append(reference(images, keep_outputs=True)[0].data.ravel())
+        first_conv_outputs.append(reference(images, keep_outputs=True)[0].array.ravel())
         if index == 9:
             break
 values = np.concatenate(first_conv_outputs)
@@ -152,18 +152,18 @@ show(figure, "lab08_activation_ranges")
 # %%
 def int8_accuracy(prepared_model) -> float:
     interpreter = quant.Int8Interpreter(quant.convert(prepared_model))
-    return float((interpreter.predict(test_images.data) == test_labels.data).mean())
+    return float((interpreter.predict(test_images.array) == test_labels.array).mean())
 
 
 bit_widths = [8, 6, 5, 4, 3, 2]
 ptq_accuracy, qat_accuracy = [], []
 shuffled = DataLoader(TensorDataset(train_images, train_labels), batch_size=32, shuffle=True)
 for bits in bit_widths:
-    ptq = quant.prepare(model, train_images.data[:1], weight_bits=bits)
+    ptq = quant.prepare(model, train_images.array[:1], weight_bits=bits)
     quant.calibrate(ptq, loader, num_batches=20, show_progress=False)
     ptq_accuracy.append(int8_accuracy(ptq))
     tinytorch.manual_seed(0)
-    qat = quant.prepare_qat(model, train_images.data[:256], weight_bits=bits)
+    qat = quant.prepare_qat(model, train_images.array[:256], weight_bits=bits)
     optimizer = optim.SGD(qat.parameters(), lr=0.01, momentum=0.9)
     train_epoch(qat, shuffled, nn.CrossEntropyLoss(), optimizer, show_progress=False)
     qat_accuracy.append(int8_accuracy(qat))
@@ -189,7 +189,7 @@ show(figure, "lab08_accuracy_against_bits")
 
 # %%
 single = quant.convert(prepared, rounding="single")
-x = quant.Int8Interpreter(graph).quantize_input(test_images.data)
+x = quant.Int8Interpreter(graph).quantize_input(test_images.array)
 double_logits = quant.Int8Interpreter(graph)(x).astype(int)
 single_logits = quant.Int8Interpreter(single)(x).astype(int)
 differ = double_logits != single_logits

@@ -249,7 +249,7 @@ print(f"{generated.macs:,} multiply-accumulates per inference; kernels it needs 
 # %%
 test_images, test_labels = load_digits("test")
 interpreter = Int8Interpreter(graph)
-inputs = interpreter.quantize_input(test_images.data)
+inputs = interpreter.quantize_input(test_images.array)
 with tempfile.TemporaryDirectory() as build_directory:
     library = build_model(generated, pathlib.Path(build_directory), "host")
     host = HostModel(library, generated, graph)
@@ -257,7 +257,7 @@ with tempfile.TemporaryDirectory() as build_directory:
 from_python = interpreter.invoke(inputs)
 print(f"{len(inputs)} test images: {np.sum(from_c != from_python)} of {from_c.size} output bytes "
       f"differ between the C and the interpreter")
-print(f"accuracy of the C build: {np.mean(from_c.argmax(axis=1) == test_labels.data):.2%}")
+print(f"accuracy of the C build: {np.mean(from_c.argmax(axis=1) == test_labels.array):.2%}")
 
 # %% [markdown]
 # ## What to remember

@@ -173,7 +173,7 @@ print("the M0+ build fits 16 KB of flash and 4 KB of RAM")
 # %%
 test_images, test_labels = load_digits("test")
 interpreter = Int8Interpreter(graph)
-inputs = interpreter.quantize_input(test_images.data[:40])
+inputs = interpreter.quantize_input(test_images.array[:40])
 expected = interpreter.invoke(inputs)
 instructions = {}
 for label, elf in firmware.items():
@@ -181,7 +181,7 @@ for label, elf in firmware.items():
     outputs = model(inputs)
     instructions[label] = int(np.median(model.instructions))
     print(f"{label:<15} bit-exact on {len(inputs)} images: {np.array_equal(outputs, expected)}   "
-          f"accuracy {np.mean(outputs.argmax(axis=1) == test_labels.data[:40]):.0%}   "
+          f"accuracy {np.mean(outputs.argmax(axis=1) == test_labels.array[:40]):.0%}   "
           f"{instructions[label]:>9,} instructions per inference "
           f"({instructions[label] / generated.macs:.1f} per MAC)")
 

@@ -37,7 +37,7 @@ def run_optimizer(make_optimizer, start, grads):
     for grad in grads:
         param.grad = tinytorch.tensor(grad)
         optimizer.step()
-        history.append(param.data.copy())
+        history.append(param.array.copy())
     return np.stack(history)
 
 
@@ -108,12 +108,12 @@ class TestUpdateRules:
         start = np.random.default_rng(4).standard_normal(50).astype(np.float32)
         param = nn.Parameter(start.copy())
         optimizer = make([param])
-        data_buffer = param.data
+        data_buffer = param.array
         for g in gradient_sequence(50, seed=5):
             param.grad = tinytorch.tensor(g.astype(np.float32))
             optimizer.step()
-        expect.value(str(param.data.dtype), what="the parameter's dtype after the steps")
-        expect.value(param.data is data_buffer, what="whether the steps updated the parameter's "
+        expect.value(str(param.array.dtype), what="the parameter's dtype after the steps")
+        expect.value(param.array is data_buffer, what="whether the steps updated the parameter's "
                                                      "array in place")
         expect.value(array_dtypes(optimizer.state[param]), what="the dtypes of the state's arrays")
 
@@ -144,8 +144,8 @@ class TestUpdateRules:
         for g in gradient_sequence(4, steps=3):
             param.grad = tinytorch.tensor(g)
             optimizer.step()
-            gradients_after.append(param.grad.data.copy())
-            params_after.append(param.data.copy())
+            gradients_after.append(param.grad.array.copy())
+            params_after.append(param.array.copy())
         expect.value(np.stack(gradients_after), what="the gradient after each step")
         expect.value(np.stack(params_after), rtol=1e-12, atol=1e-14,
                      what="the parameter after each step")
@@ -163,9 +163,9 @@ class TestBookkeeping:
         for g, h in zip(gradient_sequence(3, seed=7), gradient_sequence(3, seed=8)):
             a.grad, b.grad = tinytorch.tensor(g), tinytorch.tensor(h)
             optimizer.step()
-        expect.value(a.data, rtol=1e-12, atol=1e-14,
+        expect.value(a.array, rtol=1e-12, atol=1e-14,
                      what="the first group's parameter (the defaults)")
-        expect.value(b.data, rtol=1e-12, atol=1e-14,
+        expect.value(b.array, rtol=1e-12, atol=1e-14,
                      what="the second group's parameter (its own options)")
         expect.value([(g["lr"], g["momentum"], g["weight_decay"]) for g in optimizer.param_groups],
                      what="each group's lr, momentum and weight_decay")
@@ -180,9 +180,9 @@ class TestBookkeeping:
         expect.value((group["lr"], group["betas"]), what="the new group's lr and betas")
         b.grad = tinytorch.tensor(np.array([1.0, -1.0]))
         optimizer.step()
-        expect.value(b.data, rtol=1e-12, atol=1e-14,
+        expect.value(b.array, rtol=1e-12, atol=1e-14,
                      what="b after a step with the new group's options")
-        expect.value(a.data, what="a, which has no gradient, after the step")
+        expect.value(a.array, what="a, which has no gradient, after the step")
 
     @pytest.mark.parametrize("make", [
         pytest.param(lambda params: optim.SGD(params, lr=1.0, momentum=0.9, weight_decay=0.5),
@@ -194,9 +194,9 @@ class TestBookkeeping:
         optimizer = make([a, b])
         a.grad, b.grad = tinytorch.tensor(np.array([1.0, 2.0])), None
         optimizer.step()
-        expect.value(b.data, what="the parameter without a gradient after the step")
+        expect.value(b.array, what="the parameter without a gradient after the step")
         expect.value(b in optimizer.state, what="whether it got optimizer state")
-        expect.value(a.data, rtol=1e-12, atol=1e-14,
+        expect.value(a.array, rtol=1e-12, atol=1e-14,
                      what="the parameter with a gradient after the step")
 
     def test_step_returns_the_closure_loss(self):
@@ -204,7 +204,7 @@ class TestBookkeeping:
         optimizer = optim.SGD([a], lr=0.5)
         a.grad = tinytorch.tensor(np.array([2.0]))
         expect.value(optimizer.step(lambda: 42.0), what="what step(closure) returned")
-        expect.value(a.data, rtol=1e-12, atol=1e-14, what="the parameter after the step")
+        expect.value(a.array, rtol=1e-12, atol=1e-14, what="the parameter after the step")
 
 
 # ----- state dicts -------------------------------------------------------------------------
@@ -271,7 +271,7 @@ class TestStateDict:
         for g in grads[:3]:
             param.grad = tinytorch.tensor(g)
             first.step()
-        resumed_param = nn.Parameter(param.data.copy())
+        resumed_param = nn.Parameter(param.array.copy())
         second = make([resumed_param])
         second.load_state_dict(first.state_dict())
         for g in grads[3:]:
@@ -279,7 +279,7 @@ class TestStateDict:
             second.step()
         expect.value(uninterrupted[-1], rtol=1e-12, atol=1e-14,
                      what="the parameter after every step in one run")
-        expect.value(resumed_param.data, rtol=1e-12, atol=1e-14,
+        expect.value(resumed_param.array, rtol=1e-12, atol=1e-14,
                      what="the parameter after three steps, a state dict round trip and the rest")
 
     def test_round_trip_through_a_checkpoint_file(self, tmp_path):
@@ -294,7 +294,7 @@ class TestStateDict:
         for g in grads[:4]:
             param.grad = tinytorch.tensor(g)
             first.step()
-        tinytorch.save({"optimizer": first.state_dict(), "weights": param.data}, tmp_path / "ckpt")
+        tinytorch.save({"optimizer": first.state_dict(), "weights": param.array}, tmp_path / "ckpt")
         checkpoint = tinytorch.load(tmp_path / "ckpt")
         resumed_param = nn.Parameter(checkpoint["weights"])
         second = make([resumed_param])
@@ -302,7 +302,7 @@ class TestStateDict:
         for g in grads[4:]:
             resumed_param.grad = tinytorch.tensor(g)
             second.step()
-        expect.value(resumed_param.data, rtol=1e-12, atol=1e-14,
+        expect.value(resumed_param.array, rtol=1e-12, atol=1e-14,
                      what="the parameter after resuming from the checkpoint file")
 
     def test_load_restores_options_and_copies_in_the_parameter_dtype(self):
@@ -403,7 +403,7 @@ class TestSchedules:
             param.grad = tinytorch.tensor(np.array([-1.0]))
             optimizer.step()
             scheduler.step()
-        expect.value(param.data, rtol=1e-12, atol=1e-14,
+        expect.value(param.array, rtol=1e-12, atol=1e-14,
                      what="the parameter after six scheduled steps")
 
     @pytest.mark.parametrize("make", [
@@ -463,24 +463,24 @@ class TestClipGradNorm:
         expect.value((type(returned).__name__, returned.shape), what="the returned type and shape")
         expect.value(returned, rtol=1e-12, atol=1e-14, what="the norm before clipping")
         for number, param in enumerate(params):
-            expect.value(param.grad.data, rtol=1e-12, atol=1e-15,
+            expect.value(param.grad.array, rtol=1e-12, atol=1e-15,
                          what=f"gradient {number} after clipping")
 
     def test_the_textbook_example(self):
         params = parameters_with_gradients([np.array([3.0, 0.0]), np.array([4.0])])
         expect.value(clip_grad_norm_(params, max_norm=1.0), rtol=1e-12, atol=1e-14,
                      what="the returned norm")
-        expect.value(params[0].grad.data, rtol=1e-12, atol=1e-14,
+        expect.value(params[0].grad.array, rtol=1e-12, atol=1e-14,
                      what="the first gradient after clipping")
-        expect.value(params[1].grad.data, rtol=1e-12, atol=1e-14,
+        expect.value(params[1].grad.array, rtol=1e-12, atol=1e-14,
                      what="the second gradient after clipping")
 
     def test_gradients_under_the_limit_are_untouched(self):
         params = parameters_with_gradients(random_gradients(seed=1))  # 2-norm about 3.07
-        arrays = [p.grad.data for p in params]
+        arrays = [p.grad.array for p in params]
         expect.value(clip_grad_norm_(params, max_norm=3.1), rtol=1e-12, atol=1e-14,
                      what="the returned norm")
-        expect.value([p.grad.data is array for p, array in zip(params, arrays)],
+        expect.value([p.grad.array is array for p, array in zip(params, arrays)],
                      what="whether each gradient is still the same array")
         for number, array in enumerate(arrays):
             expect.value(array, what=f"gradient {number} after the call")
@@ -490,20 +490,20 @@ class TestClipGradNorm:
         norm = clip_grad_norm_(params, max_norm=0.5)
         expect.value(str(norm.dtype), what="the returned norm's dtype")
         expect.value(norm, rtol=1e-6, what="the returned norm")
-        expect.value([str(p.grad.data.dtype) for p in params], what="the gradients' dtypes")
+        expect.value([str(p.grad.array.dtype) for p in params], what="the gradients' dtypes")
         for number, param in enumerate(params):
-            expect.value(param.grad.data, rtol=1e-5, atol=1e-7,
+            expect.value(param.grad.array, rtol=1e-5, atol=1e-7,
                          what=f"gradient {number} after clipping")
 
     def test_accepts_a_single_tensor_a_generator_and_missing_gradients(self):
         single = parameters_with_gradients([np.array([6.0, 8.0])])[0]
         expect.value(clip_grad_norm_(single, 5.0), rtol=1e-12, atol=1e-14,
                      what="the norm of a single tensor")
-        expect.value(single.grad.data, rtol=1e-12, atol=1e-14, what="its gradient after clipping")
+        expect.value(single.grad.array, rtol=1e-12, atol=1e-14, what="its gradient after clipping")
         params = parameters_with_gradients([np.array([6.0, 8.0])]) + [nn.Parameter(np.ones(3))]
         expect.value(clip_grad_norm_((p for p in params), 5.0), rtol=1e-12, atol=1e-14,
                      what="the norm of a generator of parameters, one without a gradient")
-        expect.value(params[0].grad.data, rtol=1e-12, atol=1e-14,
+        expect.value(params[0].grad.array, rtol=1e-12, atol=1e-14,
                      what="the gradient after clipping")
         expect.value(params[1].grad is None, what="whether the missing gradient is still missing")
         expect.value(clip_grad_norm_([nn.Parameter(np.ones(2))], 1.0),
@@ -517,28 +517,28 @@ class TestClipGradNorm:
         with expect.raises(RuntimeError, match="non-finite",
                            what="the error with error_if_nonfinite=True"):
             clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
-        expect.value(params[1].grad.data, what="the finite gradient after the refused clip")
+        expect.value(params[1].grad.array, what="the finite gradient after the refused clip")
         norm = clip_grad_norm_(params, 1.0)
         expect.value(norm, what="the norm without the check")
-        expect.value(params[0].grad.data, what="the first gradient, scaled by the non-finite norm")
-        expect.value(params[1].grad.data, what="the second gradient, scaled by the non-finite norm")
+        expect.value(params[0].grad.array, what="the first gradient, scaled by the non-finite norm")
+        expect.value(params[1].grad.array, what="the second gradient, scaled by the non-finite norm")
 
 
 class TestClipGradValue:
     def test_clamps_each_element_in_place(self):
         params = parameters_with_gradients([np.array([-4.0, 0.5, 2.0]), np.array([[1.5, -0.25]])])
-        arrays = [p.grad.data for p in params]
+        arrays = [p.grad.array for p in params]
         expect.value(clip_grad_value_(params, 1.0), what="what clip_grad_value_ returned")
-        expect.value(params[0].grad.data, what="the first gradient after clamping")
-        expect.value(params[1].grad.data, what="the second gradient after clamping")
-        expect.value([p.grad.data is a for p, a in zip(params, arrays)],
+        expect.value(params[0].grad.array, what="the first gradient after clamping")
+        expect.value(params[1].grad.array, what="the second gradient after clamping")
+        expect.value([p.grad.array is a for p, a in zip(params, arrays)],
                      what="whether each gradient is still the same array")
 
     def test_single_tensor_and_missing_gradients(self):
         single = parameters_with_gradients([np.array([3.0, -3.0, 1.0], dtype=np.float32)])[0]
         clip_grad_value_(single, 2)
-        expect.value(single.grad.data, what="the single tensor's gradient after clamping")
-        expect.value(str(single.grad.data.dtype), what="its dtype")
+        expect.value(single.grad.array, what="the single tensor's gradient after clamping")
+        expect.value(str(single.grad.array.dtype), what="its dtype")
         without = nn.Parameter(np.ones(2))
         clip_grad_value_([without], 1.0)
         expect.value(without.grad is None, what="whether the missing gradient is still missing")

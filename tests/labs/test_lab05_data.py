@@ -39,7 +39,7 @@ class ItemDataset(Dataset):
 
 def epoch_labels(loader):
     """The labels of each batch of one epoch, as lists of ints."""
-    return [batch[1].data.tolist() for batch in loader]
+    return [batch[1].array.tolist() for batch in loader]
 
 
 def flat(batches):
@@ -67,7 +67,7 @@ def test_unshuffled_batches_are_in_order():
     loader = DataLoader(numbered_dataset(7), batch_size=3)
     expect.value(epoch_labels(loader), what="the labels of each batch")
     inputs, _ = next(iter(loader))
-    expect.value(inputs.data[:, 0], what="the first column of the first batch's inputs")
+    expect.value(inputs.array[:, 0], what="the first column of the first batch's inputs")
 
 
 def test_batches_keep_dtypes_and_shapes():
@@ -155,7 +155,7 @@ def test_item_dataset_is_collated_field_by_field():
 def test_shuffled_item_dataset_covers_every_index():
     tinytorch.manual_seed(0)
     loader = DataLoader(ItemDataset(11), batch_size=4, shuffle=True)
-    seen = [label for batch in loader for label in batch["label"].data.tolist()]
+    seen = [label for batch in loader for label in batch["label"].array.tolist()]
     expect.value(sorted(seen), what="the epoch's labels, sorted")
     expect.value(seen == sorted(seen), what="whether the epoch came out in the unshuffled order")
 

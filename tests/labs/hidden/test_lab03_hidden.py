@@ -25,9 +25,9 @@ def test_nested_modules_appear_in_the_state_dict():
 
 def test_load_state_dict_restores_batch_norms_running_statistics():
     source, target = nn.BatchNorm2d(3), nn.BatchNorm2d(3)
-    source.running_mean.data[...] = [0.5, -1.0, 2.0]
-    source.running_var.data[...] = [4.0, 0.25, 1.5]
-    source.num_batches_tracked.data[...] = 7
+    source.running_mean.array[...] = [0.5, -1.0, 2.0]
+    source.running_var.array[...] = [4.0, 0.25, 1.5]
+    source.num_batches_tracked.array[...] = 7
     target.load_state_dict(source.state_dict())
     expect.value({"running_mean": target.running_mean, "running_var": target.running_var,
                   "num_batches_tracked": target.num_batches_tracked},

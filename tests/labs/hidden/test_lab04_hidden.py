@@ -33,7 +33,7 @@ def run_optimizer(make_optimizer, start, grads):
     for grad in grads:
         param.grad = tinytorch.tensor(grad)
         optimizer.step()
-        history.append(param.data.copy())
+        history.append(param.array.copy())
     return np.stack(history)
 
 
@@ -121,9 +121,9 @@ class TestUpdateRules:
         optimizer = optim.Adam([weights], lr=0.01, weight_decay=0.01)
         weights.grad = tinytorch.tensor(np.random.default_rng(8).standard_normal((2, 3, 2)))
         optimizer.step()
-        expect.value(weights.data.shape, what="the parameter's shape after a step")
+        expect.value(weights.array.shape, what="the parameter's shape after a step")
         expect.value(optimizer.state[weights]["exp_avg_sq"].shape, what="exp_avg_sq's shape")
-        expect.value(weights.data, rtol=1e-12, atol=1e-15, what="the parameter after a step")
+        expect.value(weights.array, rtol=1e-12, atol=1e-15, what="the parameter after a step")
 
 
 class TestParamGroups:
@@ -137,8 +137,8 @@ class TestParamGroups:
         for g, h in zip(gradient_sequence(3, seed=7), gradient_sequence(3, seed=8)):
             a.grad, b.grad = tinytorch.tensor(g), tinytorch.tensor(h)
             optimizer.step()
-        expect.value(a.data, rtol=1e-12, atol=1e-15, what="the first group's parameter")
-        expect.value(b.data, rtol=1e-12, atol=1e-15, what="the second group's parameter")
+        expect.value(a.array, rtol=1e-12, atol=1e-15, what="the first group's parameter")
+        expect.value(b.array, rtol=1e-12, atol=1e-15, what="the second group's parameter")
         expect.value([(g["lr"], g["dampening"], g["weight_decay"], g["nesterov"])
                       for g in optimizer.param_groups],
                      what="each group's lr, dampening, weight_decay and nesterov")
@@ -151,8 +151,8 @@ class TestParamGroups:
                         gradient_sequence(3, steps=4, seed=10)):
             a.grad, b.grad = tinytorch.tensor(g), tinytorch.tensor(h)
             optimizer.step()
-        expect.value(a.data, rtol=1e-12, atol=1e-15, what="the parameter with the default betas")
-        expect.value(b.data, rtol=1e-12, atol=1e-15,
+        expect.value(a.array, rtol=1e-12, atol=1e-15, what="the parameter with the default betas")
+        expect.value(b.array, rtol=1e-12, atol=1e-15,
                      what="the parameter with its own betas and eps")
 
 
@@ -196,7 +196,7 @@ class TestSchedules:
             param.grad = tinytorch.tensor(np.array([1.0, -3.0]))
             optimizer.step()
             scheduler.step()
-            history.append(param.data.copy())
+            history.append(param.array.copy())
         expect.value(np.stack(history), rtol=1e-10, atol=1e-12,
                      what="the parameter after each epoch")
 
@@ -207,7 +207,7 @@ class TestClipping:
         expect.value(clip_grad_norm_(params, max_norm=2.0, norm_type=0.5), rtol=1e-12, atol=1e-14,
                      what="the returned norm")
         for number, param in enumerate(params):
-            expect.value(param.grad.data, rtol=1e-12, atol=1e-14,
+            expect.value(param.grad.array, rtol=1e-12, atol=1e-14,
                          what=f"gradient {number} after clipping")
 
     def test_the_largest_magnitude_may_be_negative(self):
@@ -217,7 +217,7 @@ class TestClipping:
         expect.value(norm, rtol=1e-6, what="the returned norm")
         expect.value(str(norm.dtype), what="its dtype")
         for number, param in enumerate(params):
-            expect.value(param.grad.data, rtol=1e-6, what=f"gradient {number} after clipping")
+            expect.value(param.grad.array, rtol=1e-6, what=f"gradient {number} after clipping")
 
     @pytest.mark.parametrize("first, second", [
         pytest.param([1e20, -3e20], [4e20], id="squares beyond float32's largest number"),
@@ -229,24 +229,24 @@ class TestClipping:
         norm = clip_grad_norm_(params, max_norm=1.0)
         expect.value(norm, rtol=1e-6, what="the returned norm")
         for number, param in enumerate(params):
-            expect.value(param.grad.data, rtol=1e-6, what=f"gradient {number} after the call")
+            expect.value(param.grad.array, rtol=1e-6, what=f"gradient {number} after the call")
 
     def test_max_norm_zero_zeroes_every_gradient(self):
         params = parameters_with_gradients([np.array([1.0, -2.0]), np.array([3.0])])
         expect.value(clip_grad_norm_(params, max_norm=0.0), rtol=1e-12, atol=1e-14,
                      what="the returned norm")
-        expect.value([p.grad.data for p in params], what="the gradients after clipping")
+        expect.value([p.grad.array for p in params], what="the gradients after clipping")
 
     def test_zero_gradients_are_left_alone(self):
         params = parameters_with_gradients([np.zeros(3), np.zeros((2, 2))])
         expect.value(clip_grad_norm_(params, max_norm=1.0, norm_type=3), what="the returned norm")
-        expect.value([p.grad.data for p in params], what="the gradients after the call")
+        expect.value([p.grad.array for p in params], what="the gradients after the call")
 
     def test_clip_value_zero_and_a_value_float32_cannot_hold(self):
         zeroed = parameters_with_gradients([np.array([-1.5, 0.0, 2.0])])
         clip_grad_value_(zeroed, 0.0)
-        expect.value(zeroed[0].grad.data, what="the gradient clamped to zero")
+        expect.value(zeroed[0].grad.array, what="the gradient clamped to zero")
         single = parameters_with_gradients([np.array([0.3, -0.05, -0.2], dtype=np.float32)])[0]
         clip_grad_value_(single, 0.1)
-        expect.value(single.grad.data, what="the float32 gradient clamped to 0.1")
-        expect.value(str(single.grad.data.dtype), what="its dtype")
+        expect.value(single.grad.array, what="the float32 gradient clamped to 0.1")
+        expect.value(str(single.grad.array.dtype), what="its dtype")

@@ -38,7 +38,7 @@ class Items(Dataset):
 
 def epoch_labels(loader):
     """The labels of each batch of one epoch, as lists of ints."""
-    return [batch[1].data.tolist() for batch in loader]
+    return [batch[1].array.tolist() for batch in loader]
 
 
 Point = namedtuple("Point", ["position", "mass"])
@@ -103,7 +103,7 @@ def test_the_order_is_drawn_when_the_epoch_starts():
     tinytorch.manual_seed(5)
     batches = iter(loader)
     tinytorch.manual_seed(6)  # after the epoch started: must not matter
-    expect.value([labels.data.tolist() for _, labels in batches],
+    expect.value([labels.array.tolist() for _, labels in batches],
                  what="the batches of the epoch started after manual_seed(5)")
 
 
@@ -188,5 +188,5 @@ def test_a_batch_of_one_is_a_stacked_copy():
     example = tinytorch.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
     batch = default_collate([example])
     expect.value(batch.shape, what="the batch's shape")
-    batch.data[...] = 0.0
+    batch.array[...] = 0.0
     expect.value(example, what="the example after the batch was overwritten")

@@ -25,13 +25,13 @@ pending[id(parent)] = parent_grad
 """),
     Mutant("Mul's backward swaps the factors: d(a*b)/da taken as a",
            "tinytorch/ops/arithmetic.py", "Mul.backward", """
-return (unbroadcast(grad * a, np.shape(a)) if needs_a else None,
-        unbroadcast(grad * b, np.shape(b)) if needs_b else None)
+return (unbroadcast(grad * a, a_shape) if needs_a else None,
+        unbroadcast(grad * b, b_shape) if needs_b else None)
 """),
     Mutant("Div's backward forgets the minus sign of d(a/b)/db",
            "tinytorch/ops/arithmetic.py", "Div.backward", """
-grad_a = unbroadcast(grad / b, np.shape(a)) if needs_a else None
-grad_b = unbroadcast(grad * a / (b * b), np.shape(b)) if needs_b else None
+grad_a = unbroadcast(grad / b, a_shape) if needs_a else None
+grad_b = unbroadcast(grad * a / (b * b), b_shape) if needs_b else None
 """),
     Mutant("Exp's backward returns exp(x) without multiplying by the incoming gradient",
            "tinytorch/ops/pointwise.py", "Exp.backward", """

@@ -5,7 +5,7 @@ MUTANTS = [
     Mutant("SGD adds the weight decay before maximize flips the gradient's sign",
            "tinytorch/optim/sgd.py", "SGD.update", """
 if weight_decay != 0:
-    grad = grad + weight_decay * param.data
+    grad = grad + weight_decay * param.array
 if maximize:
     grad = -grad
 if momentum != 0:
@@ -17,7 +17,7 @@ if momentum != 0:
         buffer *= momentum
         buffer += grad if dampening == 0 else (1 - dampening) * grad
     grad = grad + momentum * buffer if nesterov else buffer
-param.data -= lr * grad
+param.array -= lr * grad
 """),
     Mutant("Adam corrects the first moment's bias but forgets the second's",
            "tinytorch/optim/adam.py", "Adam.update", """
@@ -27,9 +27,9 @@ state["step"] += 1
 step = state["step"]
 if weight_decay != 0:
     if decoupled:
-        param.data *= 1 - lr * weight_decay
+        param.array *= 1 - lr * weight_decay
     else:
-        grad = grad + weight_decay * param.data
+        grad = grad + weight_decay * param.array
 exp_avg += (1 - beta1) * (grad - exp_avg)
 exp_avg_sq *= beta2
 exp_avg_sq += (1 - beta2) * np.square(grad)
@@ -41,7 +41,7 @@ else:
 step_size = lr / (1 - beta1 ** step)
 denominator = np.sqrt(second_moment)
 denominator += eps
-param.data -= step_size * (exp_avg / denominator)
+param.array -= step_size * (exp_avg / denominator)
 """),
     Mutant("StepLR counts the decays from epoch 1 instead of epoch 0",
            "tinytorch/optim/lr_scheduler.py", "StepLR.get_lr", """

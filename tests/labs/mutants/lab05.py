@@ -36,7 +36,7 @@ return np.arange(examples)
 """),
     Mutant("_stack_tensors concatenates along the first axis instead of stacking on a new one",
            "tinytorch/utils/data/dataloader.py", "_stack_tensors", """
-stacked = np.concatenate([np.atleast_1d(item.data) for item in batch])
+stacked = np.concatenate([np.atleast_1d(item.array) for item in batch])
 return Tensor._wrap(stacked, False)
 """),
 ]
