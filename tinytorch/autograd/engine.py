@@ -22,7 +22,7 @@ has been used, so memory peaks during the forward pass, not after.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -56,8 +56,17 @@ def topological_order(root: "Tensor") -> list["Tensor"]:
 
 
 def backward(root: "Tensor", gradient: np.ndarray | None = None,
-             retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf of the graph."""
+             retain_graph: bool = False, inputs: "Sequence[Tensor] | None" = None,
+             accumulate_grad: bool = True) -> list[np.ndarray | None] | None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf of the graph.
+
+    With ``inputs``, only those tensors receive gradients (a non-leaf input
+    keeps its ``.grad`` from then on, as after ``retain_grad()``), and only the
+    part of the graph that leads to them is walked.  With
+    ``accumulate_grad=False`` no leaf's ``.grad`` is touched: the gradient of
+    each of ``inputs`` is returned instead (None where none arrived), which is
+    what ``tinytorch.autograd.grad`` builds on.
+    """
     if not root.requires_grad:
         raise RuntimeError(
             "backward: element 0 of tensors does not require grad and does not have a "
@@ -77,16 +86,34 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             f"shape {root.shape}"
         )
 
+    order = topological_order(root)
+    # Nodes whose backward is skipped: none, unless ``inputs`` prunes the walk.
+    stop_at: set[int] | frozenset[int] = frozenset()
+    captured: dict[int, np.ndarray | None] | None = None
+    if inputs is not None:
+        order, stop_at = _restrict_to_inputs(order, inputs)
+        if not accumulate_grad:
+            captured = {id(tensor): None for tensor in inputs}
+        for tensor in inputs:
+            if tensor.grad_fn is not None and accumulate_grad:
+                tensor._retains_grad = True
+
     pending: dict[int, np.ndarray] = {id(root): gradient}
     handed_out = {id(gradient)}  # arrays someone else holds: a leaf must copy these
-    for tensor in topological_order(root):
-        grad = pending.pop(id(tensor), None)
+    for tensor in order:
+        tensor_id = id(tensor)
+        grad = pending.pop(tensor_id, None)
         if grad is None:
             continue
         node = tensor.grad_fn
-        if node is None or tensor._retains_grad:
+        if captured is not None:  # autograd.grad: hand gradients back, write no leaf's .grad
+            if tensor_id in captured:
+                captured[tensor_id] = _owned(grad, handed_out)
+            if node is not None and tensor._retains_grad:
+                _accumulate_into_leaf(tensor, grad, handed_out)
+        elif node is None or tensor._retains_grad:
             _accumulate_into_leaf(tensor, grad, handed_out)
-        if node is None:
+        if node is None or tensor_id in stop_at:
             continue
         if node._released:
             node.saved_tensors  # raises the "backward through the graph twice" error
@@ -112,6 +139,45 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
             # END SOLUTION
         if not retain_graph:
             node.release()
+    if captured is None:
+        return None
+    return [captured[id(tensor)] for tensor in inputs]
+
+
+def _restrict_to_inputs(order: list["Tensor"], inputs: "Sequence[Tensor]"
+                        ) -> tuple[list["Tensor"], set[int]]:
+    """The part of ``order`` that leads to ``inputs``, and the tensors to stop at.
+
+    A tensor matters if it is one of the inputs or if some input lies below it.
+    Walking ``order`` backwards visits every tensor after the tensors it was
+    computed from, so one pass decides both.  An input with no other input
+    below it is where the walk stops: its node's backward is never run.
+    """
+    wanted = {id(tensor) for tensor in inputs}
+    leads_to_an_input: set[int] = set()
+    for tensor in reversed(order):
+        node = tensor.grad_fn
+        if node is not None and any(id(parent) in wanted or id(parent) in leads_to_an_input
+                                    for _, parent in node.parents):
+            leads_to_an_input.add(id(tensor))
+    kept = [tensor for tensor in order
+            if id(tensor) in leads_to_an_input or id(tensor) in wanted]
+    stop_at = {id(tensor) for tensor in kept if id(tensor) not in leads_to_an_input}
+    return kept, stop_at
+
+
+def _owned(grad: np.ndarray, handed_out: set[int]) -> np.ndarray:
+    """``grad`` itself if nobody else holds it, else a copy; either way, now handed out.
+
+    Gradients given to users (``.grad``, the results of ``autograd.grad``) get
+    modified in place (``clip_grad_norm_`` does), so each must own its memory.
+    Most arrive freshly made by a backward and can be kept as they are; a view
+    (reshape, broadcast) or an array already given to another tensor (an
+    addition passes the same gradient to both inputs) is copied.
+    """
+    owned = grad.base is None and grad.flags.writeable and id(grad) not in handed_out
+    handed_out.add(id(grad))
+    return grad if owned else grad.copy()
 
 
 def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray, handed_out: set[int]) -> None:
@@ -123,13 +189,6 @@ def _accumulate_into_leaf(tensor: "Tensor", grad: np.ndarray, handed_out: set[in
             f"{tensor.shape} (an operation's backward returned the wrong shape)"
         )
     if tensor.grad is None:
-        # ``.grad`` must be an array nobody else holds: users and optimizers modify
-        # it in place (clip_grad_norm_ does).  Most gradients arrive freshly made by
-        # a backward and can be kept as they are; a view (reshape, broadcast) or an
-        # array already given to another tensor (an addition passes the same
-        # gradient to both inputs) is copied.
-        owned = grad.base is None and grad.flags.writeable and id(grad) not in handed_out
-        handed_out.add(id(grad))
-        tensor.grad = Tensor._wrap(grad if owned else grad.copy(), False)
+        tensor.grad = Tensor._wrap(_owned(grad, handed_out), False)
     else:
         tensor.grad.array = tensor.grad.array + grad
