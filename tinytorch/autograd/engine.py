@@ -19,6 +19,11 @@ get d(loss)/d(everything) we apply the chain rule from the loss backwards:
 
 Unless ``retain_graph=True``, each node frees its saved arrays as soon as it
 has been used, so memory peaks during the forward pass, not after.
+
+The same walk serves ``backward(inputs=...)`` and ``autograd.grad`` (see
+``gradients.py``): given the tensors whose gradients are wanted, it first
+drops every tensor that leads to none of them, and stops at a wanted tensor
+with nothing wanted below it, so no work is spent on the rest of the graph.
 """
 from __future__ import annotations
 
