@@ -93,9 +93,11 @@ class Function:
         ctx = cls()
         arrays = []
         parents = []
+        tensors = []
         for position, value in enumerate(inputs):
             if isinstance(value, Tensor):
                 arrays.append(value.array)
+                tensors.append(value)
                 if value.requires_grad:
                     parents.append((position, value))
             else:
@@ -111,12 +113,12 @@ class Function:
         output = cls.forward(ctx, *arrays, **options)
         result = Tensor._wrap(output, record)
         if result.array.base is not None:  # a view (reshape, indexing...) shares a counter
-            share_counter_with_views(result, inputs)
+            share_counter_with_views(result, tensors)
         if record:
             ctx.parents = tuple(parents)
             result.grad_fn = ctx
             if ctx._saved:
-                remember_saved_versions(ctx, inputs, result)
+                remember_saved_versions(ctx, tensors, result)
         return result
 
     def __repr__(self) -> str:

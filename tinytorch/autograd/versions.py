@@ -51,30 +51,31 @@ def memory_owner(array: Any) -> Any:
     return array if base is None else base
 
 
-def share_counter_with_views(result: "Tensor", inputs: tuple) -> None:
-    """Give ``result`` the counter of the input whose memory it views, if any."""
+def share_counter_with_views(result: "Tensor", tensors: list) -> None:
+    """Give ``result`` the counter of the input tensor whose memory it views, if any."""
     owner = result.array.base
-    if owner is None:
-        return  # freshly allocated memory: the common case
-    for value in inputs:
-        if hasattr(value, "_shared_version_counter") and memory_owner(value.array) is owner:
-            result._version_counter = value._shared_version_counter()
+    for tensor in tensors:
+        if memory_owner(tensor.array) is owner:
+            result._version_counter = tensor._shared_version_counter()
             return
 
 
-def remember_saved_versions(node: "Function", inputs: tuple, result: "Tensor") -> None:
-    """Note, for each saved array that is a tensor's memory, its counter's value now."""
-    owners = [(memory_owner(value.array), value) for value in inputs
-              if hasattr(value, "_shared_version_counter")]
-    owners.append((memory_owner(result.array), result))
+def remember_saved_versions(node: "Function", tensors: list, result: "Tensor") -> None:
+    """Note, for each saved array that is a tensor's memory, its counter's value now.
+
+    ``tensors`` are the operation's tensor inputs.  This runs once per recorded
+    operation of every forward pass, so it is written for speed: a saved array
+    is most often an input's array itself, and a few identity tests settle it.
+    """
     remembered = []
     for saved in node._saved:
-        if not isinstance(saved, np.ndarray):
+        if type(saved) is not np.ndarray:
             continue
-        owner = memory_owner(saved)
-        for tensor_owner, tensor in owners:
-            if owner is tensor_owner:
-                counter = tensor._shared_version_counter()
+        owner = saved if saved.base is None else saved.base
+        for tensor in (*tensors, result):
+            array = tensor.array
+            if array is owner or array.base is owner:
+                counter = tensor._version_counter or tensor._shared_version_counter()
                 remembered.append((counter, counter.value, saved))
                 break
     node.saved_versions = tuple(remembered)
