@@ -30,7 +30,10 @@ temporary file in the same directory, flushes it to disk (``fsync``), and
 then renames it over the destination with ``os.replace``, which the operating
 system performs atomically: a reader sees the old file or the new one, never
 half of one.  If anything fails, the temporary file is removed and the old
-checkpoint is untouched.
+checkpoint is untouched.  The new file keeps the old one's permission bits,
+and a target that ``open(path, "w")`` could not write (a read-only file, a
+directory we may not create files in) is refused with ``PermissionError``
+before anything is written: a rename would otherwise replace a read-only file.
 
 Loading checks everything before returning anything, and every problem (a
 missing, truncated or corrupt file, an archive that is not a TinyTorch
@@ -40,10 +43,12 @@ this code) is a ``CheckpointError`` that names the file and what is wrong.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
 import secrets
+import stat
 from typing import Any, BinaryIO, Union
 
 import numpy as np
@@ -150,7 +155,7 @@ def _archive_bytes(obj: Any) -> bytes:
 def write_atomically(path: str, payload: bytes, op: str = "tinytorch.save") -> None:
     """Replace ``path`` by a file holding ``payload``, all at once or not at all.
 
-    ``op`` names the caller in the error raised when the directory is missing.
+    ``op`` names the caller in the errors (a missing directory, no permission).
     """
     # Through a symbolic link to the real file, so the link survives the rename.
     target = os.path.realpath(path)
@@ -158,6 +163,7 @@ def write_atomically(path: str, payload: bytes, op: str = "tinytorch.save") -> N
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{op}: cannot write {path!r}: directory "
                                 f"{directory!r} does not exist")
+    existing = _check_writable(path, target, directory, op)
     while True:
         temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -168,6 +174,13 @@ def write_atomically(path: str, payload: bytes, op: str = "tinytorch.save") -> N
             continue
     try:
         with os.fdopen(descriptor, "wb") as file:
+            if existing is not None:
+                # The new file takes the old one's place, so it takes its permissions (and,
+                # where allowed, its owner) too, before any byte is written.
+                os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+                if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(OSError):
+                        os.chown(temporary, existing.st_uid, existing.st_gid)
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())  # on disk before the rename makes it visible
@@ -177,6 +190,33 @@ def write_atomically(path: str, payload: bytes, op: str = "tinytorch.save") -> N
             os.remove(temporary)
         raise
     _sync_directory(directory)
+
+
+def _check_writable(path: str, target: str, directory: str, op: str) -> os.stat_result | None:
+    """Refuse, before writing anything, what ``open(path, "w")`` would refuse.
+
+    Renaming a new file over the old one needs permission on the *directory*
+    only, so without this check a read-only checkpoint would be replaced
+    without a word.  The operating system decides, as it does for ``open``:
+    ``os.access`` asks it with the process's effective ids (so root, which
+    may write any file, may also replace a read-only one).  Returns the
+    existing file's status, or None when there is no file yet.
+    """
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"{op}: cannot write a checkpoint over a "
+                                "directory", path)
+    effective = os.access in os.supports_effective_ids
+    if existing is not None and not os.access(target, os.W_OK, effective_ids=effective):
+        raise PermissionError(errno.EACCES, f"{op}: permission denied: the file is "
+                              "read-only for this user, so it is left as it is", path)
+    if not os.access(directory, os.W_OK | os.X_OK, effective_ids=effective):
+        raise PermissionError(errno.EACCES, f"{op}: permission denied: cannot create files "
+                              f"in directory {directory!r}", path)
+    return existing
 
 
 def _sync_directory(directory: str) -> None:
@@ -327,8 +367,22 @@ def _read_manifest(arrays: dict[str, np.ndarray], source: str) -> dict[str, Any]
     return manifest
 
 
-def load(f: FileLike) -> Any:
-    """Load an object saved by ``tinytorch.save`` from a path or a binary file object."""
+def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = True) -> Any:
+    """Load an object saved by ``tinytorch.save`` from a path or a binary file object.
+
+    ``map_location`` and ``weights_only`` are accepted for code written for
+    PyTorch.  Every tensor loads onto the CPU, the only device TinyTorch has,
+    so ``map_location`` may be None, ``"cpu"``, a CPU device, or a dict that
+    maps to the CPU.  ``weights_only`` must stay true: a checkpoint holds data
+    only, and there are no pickled objects for ``weights_only=False`` to allow.
+    """
+    if weights_only is not None and not weights_only:
+        raise ValueError("tinytorch.load: weights_only=False asks to unpickle arbitrary "
+                         "Python objects, which TinyTorch never does: a checkpoint is data only "
+                         "(an .npz archive of arrays and a JSON manifest), and loading one "
+                         "never runs code. Drop weights_only=False; the tensors, numbers, "
+                         "strings, dicts, lists and tuples it holds load as they are.")
+    _check_map_location(map_location)
     if hasattr(f, "read"):
         source = repr(getattr(f, "name", "<file object>"))
         arrays = _read_arrays(f, source)
@@ -343,3 +397,19 @@ def load(f: FileLike) -> Any:
             raise CheckpointError(f"tinytorch.load: {source}: is a directory, not a file") from None
     manifest = _read_manifest(arrays, source)
     return _Decoder(arrays, source).decode(manifest["root"], "obj")
+
+
+def _check_map_location(map_location: Any) -> None:
+    from tinytorch.nn.module import check_cpu_device  # the one rule for device arguments
+
+    if map_location is None:
+        return
+    if isinstance(map_location, dict):
+        for device in map_location.values():
+            check_cpu_device(device, "tinytorch.load")
+        return
+    if callable(map_location) and not isinstance(map_location, str):
+        raise TypeError("tinytorch.load: map_location must be None, 'cpu', a device or a dict "
+                        "of devices; a function is not supported (every tensor loads onto the "
+                        "CPU)")
+    check_cpu_device(map_location, "tinytorch.load")

@@ -14,15 +14,15 @@ bookkeeping that every model needs and nobody wants to write twice:
   dropout and batch norm behave differently in each.
 * **state_dict.**  A flat, ordered mapping from dotted names (``"0.weight"``,
   ``"features.3.bias"``, PyTorch's names) to tensors: what a checkpoint
-  stores.  ``load_state_dict`` checks every key and shape *before* copying
-  anything, so a bad checkpoint leaves the model untouched.
+  stores.  ``load_state_dict`` checks every key, shape, dtype and value
+  *before* copying anything, so a bad checkpoint leaves the model untouched.
 * **Hooks.**  ``register_forward_hook`` lets tools observe outputs without
   editing the model (calibrating a quantizer does exactly that).
 """
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
@@ -220,9 +220,30 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any) -> "Module":
-        """Convert floating point parameters and buffers to ``dtype`` in place."""
+    def to(self, *args: Any, device: Any = None, dtype: Any = None,
+           non_blocking: bool = False) -> "Module":
+        """Convert floating point parameters and buffers to ``dtype`` in place; returns self.
+
+        PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(tensor)`` (its dtype) and the keywords ``device=``, ``dtype=``.
+        TinyTorch runs on the CPU only, so the only device accepted is the CPU
+        (``"cpu"`` or a ``tinytorch.device("cpu")``), where everything already is.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _is_dtype(arg):
+                dtype = arg
+            else:
+                device = arg
+        if device is not None:
+            check_cpu_device(device, "Module.to")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
+                            f"got desired dtype={dtype}")
         for tensor in [*self.parameters(), *self.buffers()]:
             if tensor.array.dtype.kind == "f":
                 tensor.array = tensor.array.astype(dtype)
@@ -241,22 +262,27 @@ class Module:
         """Parameters and persistent buffers by dotted name (sharing memory with the model)."""
         return OrderedDict((prefix + name, tensor.detach()) for name, tensor in self._tensors_by_name().items())
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into this model's tensors; all keys and shapes are checked first."""
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values into this model's tensors, all of them or none.
+
+        Every key, shape, dtype and value is checked before the first tensor
+        is written, so a bad checkpoint leaves the model exactly as it was.
+        With ``strict=False`` missing and unexpected keys are allowed (and
+        returned); a mismatched shape or an unusable value is always an error.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self._tensors_by_name()
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
-        problems = []
+        problems, converted = [], {}
         for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            shape = np.shape(value.array if isinstance(value, Tensor) else value)
-            if shape != target.shape:
-                problems.append(
-                    f"size mismatch for {key}: copying a param with shape {shape} from "
-                    f"checkpoint, the shape in current model is {target.shape}."
-                )
+            if key in state_dict:
+                value, problem = _value_for(key, state_dict[key], target)
+                if problem:
+                    problems.append(problem)
+                else:
+                    converted[key] = value
         if strict:
             if missing:
                 problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
@@ -267,10 +293,10 @@ class Module:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems)
             )
-        for key, target in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                target.array[...] = value.array if isinstance(value, Tensor) else value
+        # Only now, with every value known to fit, does anything change.
+        for key, value in converted.items():
+            own[key].array[...] = value
+            own[key]._mark_written()  # a graph that saved the old values must not use them
         return IncompatibleKeys(missing, unexpected)
 
     def _tensors_by_name(self) -> dict[str, Tensor]:
@@ -301,6 +327,73 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         head = f"{type(self).__name__}(" + (self.extra_repr() + "\n" if self.extra_repr() else "\n")
         return head + "".join(f"  {line}\n" for line in lines) + ")"
+
+
+def _value_for(key: str, value: Any, target: Tensor) -> tuple[np.ndarray | None, str | None]:
+    """``value`` as an array of ``target``'s dtype and shape, or why it cannot be one.
+
+    A float checkpoint loads into a float32 or float64 model alike, but a
+    conversion that would change a value is refused rather than done quietly:
+    2.5 into an integer buffer, 300 into uint8, a finite 1e300 into float32
+    (which would become inf), or complex numbers (which would lose their
+    imaginary part).
+    """
+    if isinstance(value, Tensor):
+        value = value.array
+    if not isinstance(value, (np.ndarray, np.generic, int, float)):
+        return None, (f'While copying the parameter named "{key}", expected a Tensor or numpy '
+                      f"array from checkpoint but received {type(value)}")
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        return None, (f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                      f"checkpoint, the shape in current model is {target.shape}.")
+    if value.dtype.kind not in "biuf":
+        return None, (f"dtype mismatch for {key}: cannot copy {value.dtype} values from "
+                      f"checkpoint into a tensor of dtype {target.dtype}.")
+    with np.errstate(all="ignore"):  # overflow is detected below, not warned about
+        converted = value.astype(target.dtype)
+    if target.dtype.kind == "f":
+        changed = np.isfinite(value) & ~np.isfinite(converted)
+        what = f"values too large for {target.dtype}"
+    else:
+        with np.errstate(all="ignore"):
+            changed = converted != value  # NaN is never equal, so it is refused too
+        what = f"values that {target.dtype} cannot hold exactly"
+    if np.any(changed):
+        first = value[changed].flat[0].item()
+        return None, (f"value mismatch for {key}: the checkpoint holds {what} (for example "
+                      f"{first!r} of dtype {value.dtype}).")
+    return converted, None
+
+
+def check_cpu_device(device: Any, op: str) -> None:
+    """Accept the CPU (``"cpu"``, ``"cpu:0"``, a device whose ``.type`` is ``"cpu"``); refuse the rest.
+
+    The errors read as those of ``tinytorch.device.check_cpu``; this version
+    also accepts device objects from other libraries (anything with a ``type``).
+    """
+    if getattr(device, "type", None) == "cpu" or str(device) in ("cpu", "cpu:0"):
+        return
+    if isinstance(device, str) and _is_dtype_name(device):
+        raise RuntimeError(f"{op}: {device!r} is not a device; to change the dtype pass one such "
+                           f"as tinytorch.{np.dtype(device)}")
+    name = str(device)
+    if isinstance(getattr(device, "type", None), str):  # a device object: its type and index
+        index = getattr(device, "index", None)
+        name = device.type if index is None else f"{device.type}:{index}"
+    raise RuntimeError(f"{op}: TinyTorch runs on the CPU only; device {name!r} is not available")
+
+
+def _is_dtype(value: Any) -> bool:
+    return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 class RemovableHandle:

@@ -23,11 +23,18 @@ Three observers, three compromises:
   range that holds a chosen percentile (99.99% by default) of them, trading a
   little clipping of outliers for finer steps everywhere else.
 
-Two rules hold for all of them.  The range always contains 0, so that 0.0 is
-exactly representable (zero padding and ReLU's zeros must be exact).  And the
+Three rules hold for all of them.  The range always contains 0, so that 0.0 is
+exactly representable (zero padding and ReLU's zeros must be exact).  The
 zero point is an integer, so ``lo`` moves by up to half a step to make it one.
+And an observer shown NaN or an infinity raises ``NonFiniteActivationError``
+(leaving its statistics as they were): no int8 range can hold such values,
+and skipping the batch quietly would hide a model or a dataset gone wrong.
+The check costs nothing extra: NaN and infinities show up in the batch's min
+and max, which every observer computes anyway.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -74,6 +81,30 @@ def weight_qparams(weight: np.ndarray, bits: int = 8) -> np.ndarray:
     # END SOLUTION
 
 
+class NonFiniteActivationError(ValueError):
+    """NaN or infinite values reached an observer: no quantization range can hold them.
+
+    ``found`` says what was found ("3 NaN among its 640 values"); ``where``,
+    when known, the point of the model that produced it.
+    """
+
+    def __init__(self, message: str, found: str = "", where: str = "") -> None:
+        super().__init__(message)
+        self.found, self.where = found or message, where
+
+
+def batch_extremes(values: np.ndarray) -> tuple[float, float]:
+    """A batch's (min, max); raises ``NonFiniteActivationError`` if it holds NaN or an infinity."""
+    low, high = float(values.min()), float(values.max())
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high
+    # NaN propagates through min and max, and an infinity is one of them: count what is there.
+    counts = {"NaN": np.isnan(values).sum(), "+inf": np.isposinf(values).sum(),
+              "-inf": np.isneginf(values).sum()}
+    found = ", ".join(f"{int(count)} {name}" for name, count in counts.items() if count)
+    raise NonFiniteActivationError(f"{found} among its {values.size} values")
+
+
 class Observer:
     """Watches the values flowing through one point of the model; reports a range."""
 
@@ -102,8 +133,9 @@ class MinMaxObserver(Observer):
     """The extreme values ever seen."""
 
     def observe(self, values: np.ndarray) -> None:
-        self.low = min(self.low, float(values.min()))
-        self.high = max(self.high, float(values.max()))
+        low, high = batch_extremes(values)
+        self.low = min(self.low, low)
+        self.high = max(self.high, high)
         self.batches += 1
 
 
@@ -115,7 +147,7 @@ class MovingAverageMinMaxObserver(Observer):
         self.averaging_constant = averaging_constant
 
     def observe(self, values: np.ndarray) -> None:
-        low, high = float(values.min()), float(values.max())
+        low, high = batch_extremes(values)
         if self.batches == 0:
             self.low, self.high = low, high
         else:
@@ -143,7 +175,8 @@ class HistogramObserver(Observer):
 
     def observe(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=np.float64).ravel()
-        largest = float(np.abs(values).max()) if values.size else 0.0
+        low, high = batch_extremes(values)  # checked before the histogram changes
+        largest = max(-low, high)
         if self.edge == 0.0:
             self.edge = largest or 1.0
         while largest > self.edge:  # double the covered interval: merge neighbouring bins
@@ -153,8 +186,8 @@ class HistogramObserver(Observer):
             self.counts[quarter:quarter + merged.size] = merged
             self.edge *= 2
         self.counts += np.histogram(values, bins=self.bins, range=(-self.edge, self.edge))[0]
-        self.low = min(self.low, float(values.min()))
-        self.high = max(self.high, float(values.max()))
+        self.low = min(self.low, low)
+        self.high = max(self.high, high)
         self.batches += 1
 
     def range(self) -> tuple[float, float]:

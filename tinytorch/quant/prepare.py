@@ -9,7 +9,9 @@ every conv2d, fully_connected and add.  (Pooling and reshaping keep their
 input's scale, so they need no observer.)
 
 * After ``prepare``, feed it real data with ``calibrate(prepared, loader,
-  num_batches)``: the observers learn each activation's range.
+  num_batches)``: the observers learn each activation's range.  A batch that
+  makes any activation NaN or infinite stops calibration with an error naming
+  the batch and the layer.
 * After ``prepare_qat``, train it like any model: weights pass through a
   per-channel fake quantizer at the chosen bit width, activations through an
   int8 fake quantizer whose range a moving-average observer tracks.
@@ -31,7 +33,8 @@ from tinytorch.nn import functional as F
 from tinytorch.nn.parameter import Parameter
 from tinytorch.quant.capture import INPUT, Layer, capture
 from tinytorch.quant.fake_quant import fake_quantize_activation, fake_quantize_weight
-from tinytorch.quant.observers import Observer, make_observer, weight_qparams
+from tinytorch.quant.observers import (
+    NonFiniteActivationError, Observer, make_observer, weight_qparams)
 from tinytorch.tensor import Tensor
 from tinytorch.utils.progress import ProgressBar
 
@@ -68,7 +71,7 @@ class PreparedModel(nn.Module):
         """Run the layers; ``keep_outputs`` returns every layer's float output instead."""
         x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float32))
         observe = self.observing and (self.training or not self.qat)
-        x = self._observed(x, self.input_observer, observe)
+        x = self._observed(x, self.input_observer, observe, "the model's input")
         outputs: list[Tensor] = []
         for index, layer in enumerate(self.layers):
             inputs = [x if i == INPUT else outputs[i] for i in layer.inputs]
@@ -78,13 +81,18 @@ class PreparedModel(nn.Module):
             elif layer.activation == "relu6":
                 out = F.relu6(out)
             if index in self.observers:
-                out = self._observed(out, self.observers[index], observe)
+                out = self._observed(out, self.observers[index], observe,
+                                     f"the output of layer {layer.name!r} ({layer.kind})")
             outputs.append(out)
         return outputs if keep_outputs else outputs[-1]
 
-    def _observed(self, x: Tensor, observer: Observer, observe: bool) -> Tensor:
+    def _observed(self, x: Tensor, observer: Observer, observe: bool, where: str) -> Tensor:
         if observe:
-            observer.observe(x.array)
+            try:
+                observer.observe(x.array)
+            except NonFiniteActivationError as error:
+                raise NonFiniteActivationError(f"quantization: {where} holds {error.found}",
+                                               error.found, where) from None
         if self.qat:
             scale, zero_point = observer.qparams()
             return fake_quantize_activation(x, scale, zero_point)
@@ -184,11 +192,20 @@ def calibrate(prepared: PreparedModel, loader: Iterable, num_batches: int | None
     prepared.eval()
     prepared.observing = True
     seen = 0
-    with grad_mode.no_grad():
-        for batch in ProgressBar(batches, "calibrating", total=total, enabled=show_progress):
-            prepared(batch[0] if isinstance(batch, (tuple, list)) else batch)
-            seen += 1
-    prepared.train(was_training)
+    try:
+        with grad_mode.no_grad():
+            for batch in ProgressBar(batches, "calibrating", total=total, enabled=show_progress):
+                try:
+                    prepared(batch[0] if isinstance(batch, (tuple, list)) else batch)
+                except NonFiniteActivationError as error:
+                    raise NonFiniteActivationError(
+                        f"calibrate: in batch {seen} of the loader (counting from 0), "
+                        f"{error.where} holds {error.found}; the int8 range of an activation "
+                        "must be finite. Check the data and the model's weights for NaN (a "
+                        "diverged training run?)", error.found, error.where) from None
+                seen += 1
+    finally:
+        prepared.train(was_training)
     if seen == 0:
         raise ValueError("calibrate: the loader yielded no batches")
     return prepared
