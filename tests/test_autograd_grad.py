@@ -53,11 +53,12 @@ def test_grad_with_respect_to_an_intermediate_stops_there():
 
 def test_the_part_of_the_graph_below_a_requested_intermediate_is_not_run_nor_freed():
     x, w = f64(X), f64(W)
-    product = x * w          # saves x and w: freeing it would break the second use below
-    scaled = product * 2.0
+    product = x * w          # each product saves its factors: freeing one would break
+    scaled = product * w     # the backward passes below
     grad(scaled.sum(), [scaled])   # no retain_graph: frees only what it ran
-    (product * 3.0).sum().backward()
-    np.testing.assert_allclose(w.grad.numpy(), 3 * X)
+    (scaled * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * W * W)
+    np.testing.assert_allclose(w.grad.numpy(), 6 * X * W)
 
 
 def test_grad_outputs_make_a_vector_jacobian_product():
