@@ -8,12 +8,15 @@ them under PyTorch's names.
 """
 from __future__ import annotations
 
+import numpy as np
 
 from tinytorch.ops.arithmetic import mul
 from tinytorch.ops.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
-from tinytorch.ops.loss import cross_entropy, mse_loss
+from tinytorch.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
+                                cross_entropy, mse_loss, nll_loss)
 from tinytorch.ops.matmul import linear
 from tinytorch.ops.normalization import batch_norm
+from tinytorch.ops.pointwise import leaky_relu as _leaky_relu
 from tinytorch.ops.pointwise import relu, relu6, sigmoid, tanh
 from tinytorch.ops.shape import flatten
 from tinytorch.ops.softmax import log_softmax, softmax
@@ -22,7 +25,8 @@ from tinytorch.tensor import Tensor
 
 __all__ = ["linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax",
            "cross_entropy", "mse_loss", "dropout", "flatten", "conv2d", "max_pool2d",
-           "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"]
+           "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "leaky_relu", "one_hot",
+           "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -42,3 +46,37 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     return mul(input, keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
 
 
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x.
+
+    ``inplace`` is accepted so that code written for PyTorch runs, but the
+    result is always a new tensor and ``input`` keeps its values: an in-place
+    write would leave ``input``'s place in the autograd graph describing
+    values it no longer holds.
+    """
+    return _leaky_relu(input, negative_slope)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int64, any shape) as one-hot rows: shape ``tensor.shape + (C,)``.
+
+    ``num_classes=-1`` takes C = the largest index + 1.  The result is int64.
+    """
+    indices = tensor.array if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if indices.dtype != np.int64:
+        raise RuntimeError(f"one_hot: is only applicable to index tensors of type int64 "
+                           f"(LongTensor), got dtype {indices.dtype}")
+    if num_classes == -1:
+        if indices.size == 0:
+            raise RuntimeError("one_hot: can not infer the total number of classes from an "
+                               f"empty tensor (shape {indices.shape}); pass num_classes")
+        num_classes = int(np.maximum.reduce(indices, axis=None)) + 1
+    elif num_classes < 0:
+        raise RuntimeError(f"one_hot: num_classes must be -1 or at least 0, got {num_classes}")
+    if indices.size and np.minimum.reduce(indices, axis=None) < 0:
+        raise RuntimeError(f"one_hot: class values must be non-negative, got "
+                           f"{np.minimum.reduce(indices, axis=None)}")
+    if indices.size and np.maximum.reduce(indices, axis=None) >= num_classes:
+        raise RuntimeError(f"one_hot: class values must be smaller than num_classes "
+                           f"({num_classes}), got {np.maximum.reduce(indices, axis=None)}")
+    return Tensor((indices[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -12,8 +12,15 @@ built here starts from the same distribution as in PyTorch:
 ``kaiming_uniform_(weight, a=sqrt(5))`` (which works out to
 U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and a bias from the same range.
 
+Glorot and Bengio (2010) balance the forward and the backward pass instead:
+variance ``gain^2 * 2 / (fan_in + fan_out)`` (``xavier_uniform_`` and
+``xavier_normal_``), the usual choice for tanh and sigmoid networks.
+
 All functions fill ``tensor.array`` in place, drawing from TinyTorch's seeded
-generator, and return the tensor.
+generator, and return the tensor.  They act like PyTorch's, which run under
+``no_grad``: the write is not recorded in any graph (so they work on
+parameters that require gradients), but it counts as an in-place write, so
+a graph that saved the old values refuses to backward through them.
 """
 from __future__ import annotations
 
@@ -36,34 +43,56 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
+LINEAR_MAPS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+               "conv_transpose3d", "sigmoid")
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The gain that keeps activation variance constant through ``nonlinearity``."""
-    if nonlinearity in ("linear", "conv2d", "sigmoid"):
+    if nonlinearity in LINEAR_MAPS:
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        # An empirical value for stable gradients; self-normalizing networks
+        # want variance 1 / fan_in, that is 'linear'.
+        return 3.0 / 4
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        if param is None:
+            param = 0.01
+        elif isinstance(param, bool) or not isinstance(param, (int, float)):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + param ** 2))
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init: mode {mode!r} not supported, please use one of "
+                         f"['fan_in', 'fan_out']")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
     tensor.array[...] = numpy_generator(generator).uniform(a, b, tensor.shape)
+    tensor._mark_written()
     return tensor
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
     tensor.array[...] = numpy_generator(generator).normal(mean, std, tensor.shape)
+    tensor._mark_written()
     return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     tensor.array[...] = val
+    tensor._mark_written()
     return tensor
 
 
@@ -78,17 +107,15 @@ def ones_(tensor: Tensor) -> Tensor:
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan), so that Var = gain^2 / fan."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> Tensor:
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+    """N(0, std^2) with std = gain / sqrt(fan), so that Var = gain^2 / fan."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std, generator)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
@@ -96,3 +123,9 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | No
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)

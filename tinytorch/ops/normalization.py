@@ -4,6 +4,10 @@ For every channel c, over all N*H*W values of the batch:
 
     x_hat = (x - mean_c) / sqrt(var_c + eps)        y = gamma_c * x_hat + beta_c
 
+Nothing here depends on the channel axis being followed by two more: the
+same function normalizes features (N, C) over M = N values and sequences
+(N, C, L) over M = N*L, which is all ``BatchNorm1d`` needs.
+
 Standardized activations keep every layer's inputs in a stable range, which
 lets deep networks train with larger learning rates.  ``gamma`` and ``beta``
 are learned, so the layer can undo the standardization where that helps.
@@ -39,25 +43,27 @@ class BatchNorm(Function):
     """y = gamma * (x - mean) / sqrt(var + eps) + beta over the channel axis 1.
 
     In training (``batch_statistics``) the statistics are the batch's, and
-    ``running`` is None or ``(running_mean, running_var, factor)``: arrays
-    updated in place with the batch's mean and unbiased variance,
-    ``running = (1 - factor) * running + factor * batch``.  In evaluation
-    ``running`` is ``(mean, var)``, the statistics to normalize with.
+    the running statistics, unless None, are updated in place with the
+    batch's mean and unbiased variance,
+    ``running = (1 - factor) * running + factor * batch``.  In evaluation the
+    running statistics are the ones to normalize with.  They come in as
+    tensors, so that a graph built in evaluation notices if a later training
+    step overwrites the statistics it normalized with.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running, eps, batch_statistics):
+    def forward(ctx, x, weight, bias, running_mean, running_var, factor, eps, batch_statistics):
         from tinytorch.kernels.batchnorm import batch_norm_forward
 
         if batch_statistics:
             out, mean, var, inverse_std = batch_norm_forward(x, weight, bias, eps)
-            if running is not None:
-                running_mean, running_var, factor = running
+            if running_mean is not None:
                 count = x.size // x.shape[1]
                 running_mean[...] = (1 - factor) * running_mean + factor * mean
                 running_var[...] = (1 - factor) * running_var + factor * var * count / (count - 1)
         else:
-            out, mean, _, inverse_std = batch_norm_forward(x, weight, bias, eps, *running)
+            out, mean, _, inverse_std = batch_norm_forward(x, weight, bias, eps, running_mean,
+                                                           running_var)
         ctx.save_for_backward(x, weight, mean, inverse_std)
         ctx.batch_statistics = batch_statistics
         return out
@@ -71,16 +77,17 @@ class BatchNorm(Function):
         grad_x, grad_weight, grad_bias = batch_norm_backward(
             grad, x, mean, inverse_std, weight, ctx.batch_statistics, needs_x)
         return (grad_x, grad_weight if needs_weight else None,
-                grad_bias if needs_bias else None, None, None, None)
+                grad_bias if needs_bias else None, None, None, None, None, None)
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
                bias: Any = None, training: bool = False, momentum: float | None = 0.1,
                eps: float = 1e-5, num_batches_tracked: Any = None) -> Any:
-    """Batch normalization over dim 1 of (N, C) or (N, C, H, W) input (PyTorch's arguments).
+    """Batch normalization over dim 1 of (N, C, ...) input: (N, C), (N, C, L), (N, C, H, W).
 
-    In training mode the running statistics (tensors) are updated in place;
-    ``momentum=None`` gives a cumulative average using ``num_batches_tracked``.
+    PyTorch's arguments.  In training mode the running statistics (tensors)
+    are updated in place; ``momentum=None`` gives a cumulative average using
+    ``num_batches_tracked``.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2-D input (N, C, ...), got shape {input.shape}")
@@ -93,20 +100,22 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: evaluation mode needs running_mean and running_var")
-        return BatchNorm.apply(input, weight, bias, (running_mean.array, running_var.array), eps,
-                               False)
+        return BatchNorm.apply(input, weight, bias, running_mean, running_var, None, eps, False)
 
     count = input.array.size // channels
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {input.shape}")
-    running = None
-    if running_mean is not None:
-        if num_batches_tracked is not None:
-            num_batches_tracked.array += 1
-        if momentum is None:
-            factor = 1.0 / float(num_batches_tracked.array) if num_batches_tracked is not None else 0.0
-        else:
-            factor = momentum
-        running = (running_mean.array, running_var.array, factor)
-    return BatchNorm.apply(input, weight, bias, running, eps, True)
+    if running_mean is None:
+        return BatchNorm.apply(input, weight, bias, None, None, None, eps, True)
+    if num_batches_tracked is not None:
+        num_batches_tracked.array += 1
+        num_batches_tracked._mark_written()
+    if momentum is None:
+        factor = 1.0 / float(num_batches_tracked.array) if num_batches_tracked is not None else 0.0
+    else:
+        factor = momentum
+    result = BatchNorm.apply(input, weight, bias, running_mean, running_var, factor, eps, True)
+    running_mean._mark_written()  # updated in place by the forward pass
+    running_var._mark_written()
+    return result

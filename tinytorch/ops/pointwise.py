@@ -322,3 +322,30 @@ def cast(input: Any, dtype: np.dtype) -> Any:
     if dtype.kind != "f" and result.requires_grad:
         result = result.detach()
     return result
+
+
+class LeakyReLU(Function):
+    """x where x > 0, negative_slope * x elsewhere: a ReLU whose negative side still learns.
+
+    At 0 the gradient is the slope, as in PyTorch (it takes x > 0 strictly).
+    """
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        ctx.negative_slope = negative_slope
+        return np.where(positive, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (positive,) = ctx.saved_tensors
+        return np.where(positive, grad, grad * ctx.negative_slope)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:
+    """max(x, 0) + negative_slope * min(x, 0), elementwise."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"leaky_relu: not implemented for dtype {input.dtype}; "
+                                  f"use a floating point tensor")
+    return LeakyReLU.apply(input, float(negative_slope))
