@@ -335,3 +335,22 @@ def test_backward_inputs_agree_with_pytorch():
     np.testing.assert_array_equal(x_ours, x_ref)
     np.testing.assert_array_equal(h_ours, h_ref)
     assert w_ours is None and w_ref is None
+
+
+def test_next_functions_lead_to_the_inputs_nodes():
+    w = tinytorch.tensor([1.0, 2.0], requires_grad=True)
+    b = tinytorch.tensor([0.5, 0.5], requires_grad=True)
+    x = tinytorch.tensor([3.0, 4.0])
+    product = w * x
+    y = product + b
+    (mul_node, zero), (accumulate, _) = y.grad_fn.next_functions
+    assert mul_node is product.grad_fn and zero == 0
+    assert accumulate.variable is b and repr(accumulate) == "<AccumulateGrad>"
+    (to_w, _), (to_x, _) = mul_node.next_functions
+    assert to_w.variable is w and to_x is None  # x needs no gradient
+    torch = pytest.importorskip("torch")
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    ty = tw * torch.tensor([3.0, 4.0]) + torch.tensor([0.5, 0.5], requires_grad=True)
+    theirs = ty.grad_fn.next_functions[0][0].next_functions
+    assert [type(node).__name__ if node else None for node, _ in theirs] == \
+        ["AccumulateGrad", None]

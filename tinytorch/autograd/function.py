@@ -121,5 +121,29 @@ class Function:
                 remember_saved_versions(ctx, tensors, result)
         return result
 
+    @property
+    def next_functions(self) -> tuple:
+        """One (node, 0) pair per input, as in PyTorch: where this node sends gradients.
+
+        A leaf appears as an ``AccumulateGrad`` holding it; an input that needs
+        no gradient as (None, 0).
+        """
+        parents = dict(self.parents)
+        return tuple(
+            ((parents[position].grad_fn or AccumulateGrad(parents[position]))
+             if position in parents else None, 0)
+            for position in range(len(self.needs_input_grad))
+        )
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+class AccumulateGrad:
+    """How a leaf shows in ``next_functions``: its gradient is added into ``variable.grad``."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
