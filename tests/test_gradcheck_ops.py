@@ -527,8 +527,9 @@ def test_cross_entropy(reduction, label_smoothing):
     check(lambda x: cross_entropy(x, target, reduction=reduction,
                                   label_smoothing=label_smoothing), logits)
     strided = leaf(4, 3, layout="strided")
-    check(lambda x: cross_entropy(x, target, reduction, label_smoothing), strided)
-    check(lambda x: cross_entropy(x, target.numpy(), reduction, label_smoothing),
+    check(lambda x: cross_entropy(x, target, reduction=reduction, label_smoothing=label_smoothing), strided)
+    check(lambda x: cross_entropy(x, target.numpy(), reduction=reduction,
+                                  label_smoothing=label_smoothing),
           leaf(4, 3, layout="transposed"))
 
 

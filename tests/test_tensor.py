@@ -662,7 +662,7 @@ def test_cross_entropy_gradient_matches_pytorch(torch):
             x = tinytorch.tensor(values, requires_grad=True)
             tx = torch.tensor(values, requires_grad=True)
             weights = np.linspace(0.5, 1.5, 5) if reduction == "none" else 1.7
-            (cross_entropy(x, target, reduction, smoothing) * tinytorch.tensor(weights)).sum().backward()
+            (cross_entropy(x, target, reduction=reduction, label_smoothing=smoothing) * tinytorch.tensor(weights)).sum().backward()
             (torch.nn.functional.cross_entropy(tx, torch.tensor(target), reduction=reduction,
                                                label_smoothing=smoothing)
              * torch.tensor(weights)).sum().backward()
