@@ -233,3 +233,18 @@ def test_zero_grad_clears_gradients():
 def test_missing_forward_is_a_clear_error():
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(tinytorch.zeros(1))
+
+
+def test_sequential_layers_can_be_replaced_and_removed():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 4))
+    head = nn.Linear(3, 1)
+    model[-1] = head
+    assert model[2] is head and list(model.state_dict()) == [
+        "0.weight", "0.bias", "2.weight", "2.bias"]
+    assert model(tinytorch.ones(5, 2)).shape == (5, 1)
+    del model[1]
+    assert [name for name, _ in model.named_children()] == ["0", "1"] and model[1] is head
+    with pytest.raises(IndexError, match="index 2 is out of range for 2 modules"):
+        model[2] = nn.ReLU()
+    with pytest.raises(TypeError, match="cannot assign a int"):
+        model[0] = 3

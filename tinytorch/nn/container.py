@@ -41,9 +41,27 @@ class Sequential(Module):
         modules = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(modules[index]))
-        if not -len(modules) <= index < len(modules):
-            raise IndexError(f"Sequential: index {index} is out of range for {len(modules)} modules")
-        return modules[index][1]
+        return modules[self._position(index)][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace one layer (``model[2] = nn.Linear(...)``), keeping its name."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: cannot assign a {type(module).__name__} as a layer")
+        name = list(self._modules)[self._position(index)]
+        self._modules[name] = module
+
+    def __delitem__(self, index: int) -> None:
+        """Remove one layer; the later layers are renumbered "0", "1", ... as in PyTorch."""
+        del self._modules[list(self._modules)[self._position(index)]]
+        remaining = list(self._modules.values())
+        self._modules.clear()
+        for position, module in enumerate(remaining):
+            self._modules[str(position)] = module
+
+    def _position(self, index: int) -> int:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"Sequential: index {index} is out of range for {len(self)} modules")
+        return index % len(self)
 
     def __len__(self) -> int:
         return len(self._modules)
