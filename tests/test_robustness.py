@@ -200,9 +200,9 @@ class TestModuleTo:
         lambda m: m.to(tinytorch.float64), lambda m: m.to(np.float64),
         lambda m: m.to("cpu", tinytorch.float64), lambda m: m.to(dtype=tinytorch.float64),
         lambda m: m.to(device="cpu", dtype=np.float64), lambda m: m.to(tinytorch.zeros(1).double()),
-        lambda m: m.double()],
+        lambda m: m.double(), lambda m: m.to("cpu", tinytorch.float64, True)],
         ids=["dtype", "numpy type", "device and dtype", "dtype=", "both keywords", "tensor",
-             "double()"])
+             "double()", "non_blocking"])
     def test_dtypes_convert_floating_tensors_only(self, call):
         model = Net()
         before = snapshot(model)

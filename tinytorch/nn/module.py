@@ -230,6 +230,8 @@ class Module:
         (``"cpu"`` or a ``tinytorch.device("cpu")``), where everything already is.
         """
         for arg in args:
+            if isinstance(arg, bool):
+                continue  # non_blocking, given by position: nothing is ever in flight
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
             elif _is_dtype(arg):
