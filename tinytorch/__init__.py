@@ -22,6 +22,17 @@ from tinytorch.ops.reduction import argmax, argmin, max, mean, min, std, sum, va
 from tinytorch.ops.shape import (
     cat, expand, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze)
 from tinytorch.ops.softmax import log_softmax, softmax
+from tinytorch.creation import as_tensor
+from tinytorch.device import device
+from tinytorch import cuda
+from tinytorch.ops.arithmetic import floor_divide, remainder
+from tinytorch.ops.indexing import gather, masked_fill
+from tinytorch.ops.logical import (
+    all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, equal, logical_not)
+from tinytorch.ops.matmul import bmm, mm
+from tinytorch.ops.pointwise import cos, sin
+from tinytorch.ops.reduction import norm
+from tinytorch.ops.shape import chunk, clone, narrow, split, t
 from tinytorch.random import Generator, initial_seed, manual_seed, seed
 from tinytorch import nn, optim, utils
 from tinytorch.serialization import load, save

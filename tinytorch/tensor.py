@@ -198,11 +198,19 @@ class Tensor:
     def tolist(self) -> Any:
         return self.array.tolist()
 
-    def to(self, dtype: Any) -> "Tensor":
-        """A copy converted to ``dtype`` (gradients flow back for float to float)."""
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """This tensor as another dtype: ``to(dtype)``, ``to(device, dtype)``, ``to(other)``.
+
+        As in PyTorch, ``self`` comes back when nothing changes (``copy=True``
+        forces a copy); a conversion is a new tensor through which gradients
+        flow back for float to float.  The only device is the CPU.
+        """
         from tinytorch.ops.pointwise import cast
 
-        return cast(self, np.dtype(dtype))
+        dtype, copy = to_arguments("to", args, kwargs)
+        if dtype is None or dtype == self.array.dtype:
+            return clone(self) if copy else self
+        return cast(self, dtype)
 
     def float(self) -> "Tensor":
         return self.to(float32)
@@ -212,6 +220,49 @@ class Tensor:
 
     def long(self) -> "Tensor":
         return self.to(int64)
+
+    def int(self) -> "Tensor":
+        return self.to(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(np.bool_)
+
+    def type(self, dtype: Any = None, non_blocking: Any = False, **kwargs: Any) -> Any:
+        """With no dtype, the type's name ('tinytorch.FloatTensor'); else ``self.to(dtype)``."""
+        if dtype is None:
+            return f"tinytorch.{scalar_type_name(self.array.dtype)}Tensor"
+        if isinstance(dtype, str):
+            names = {f"{prefix}.{name}Tensor": dtype_name for dtype_name, name in
+                     SCALAR_TYPE_NAMES.items() for prefix in ("tinytorch", "torch")}
+            if dtype not in names:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dtype = names[dtype]
+        elif not is_dtype(dtype):
+            raise ValueError(f"invalid type: {dtype!r}")
+        return self.to(np.dtype(dtype))
+
+    # ----- devices: the CPU is the only one (see device.py) -----------------------
+    @property
+    def device(self) -> Any:
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        name = "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device
+        check_cpu(name, "cuda")
+        return self
+
+    def __index__(self) -> int:
+        """An integer tensor of one element used as a Python integer (``range(n)``, ``xs[i]``)."""
+        if self.array.dtype.kind not in "biu" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.array.reshape(-1)[0])
 
     def __float__(self) -> Any:
         return builtins.float(self.item())
@@ -374,6 +425,43 @@ class Tensor:
     def __gt__(self, other): return compare(np.greater, self, other)
     def __ge__(self, other): return compare(np.greater_equal, self, other)
 
+    def __floordiv__(self, other): return floor_divide(self, other)
+    def __rfloordiv__(self, other): return floor_divide(other, self)
+    def __mod__(self, other): return remainder(self, other)
+    def __rmod__(self, other): return remainder(other, self)
+    def __and__(self, other): return logical.bitwise_and(self, other)
+    def __rand__(self, other): return logical.bitwise_and(other, self)
+    def __or__(self, other): return logical.bitwise_or(self, other)
+    def __ror__(self, other): return logical.bitwise_or(other, self)
+    def __xor__(self, other): return logical.bitwise_xor(self, other)
+    def __rxor__(self, other): return logical.bitwise_xor(other, self)
+    def __invert__(self): return logical.bitwise_not(self)
+
+    def __ifloordiv__(self, other):
+        self._check_in_place("__ifloordiv__", other)
+        return self._store("__ifloordiv__", floor_divide(self, other))
+
+    def __imod__(self, other):
+        self._check_in_place("__imod__", other)
+        return self._store("__imod__", remainder(self, other))
+
+    def __iand__(self, other):
+        self._check_in_place("__iand__", other)
+        return self._store("__iand__", logical.bitwise_and(self, other))
+
+    def __ior__(self, other):
+        self._check_in_place("__ior__", other)
+        return self._store("__ior__", logical.bitwise_or(self, other))
+
+    def __ixor__(self, other):
+        self._check_in_place("__ixor__", other)
+        return self._store("__ixor__", logical.bitwise_xor(self, other))
+
+    def masked_fill_(self, mask, value):
+        check_mask(mask)
+        self._check_in_place("masked_fill_", value)
+        return self._store("masked_fill_", masked_fill(self, mask, value))
+
     def add(self, other): return add(self, other)
     def sub(self, other): return sub(self, other)
     def mul(self, other): return mul(self, other)
@@ -416,6 +504,35 @@ class Tensor:
     def expand(self, *sizes): return expand(self, *sizes)
     def expand_as(self, other): return expand(self, other.shape)
 
+    def pow(self, exponent): return pow(self, exponent)
+    def sin(self): return sin(self)
+    def cos(self): return cos(self)
+    def floor_divide(self, other): return floor_divide(self, other)
+    def remainder(self, other): return remainder(self, other)
+    def mm(self, mat2): return mm(self, mat2)
+    def bmm(self, mat2): return bmm(self, mat2)
+    def t(self): return t(self)
+    def clone(self): return clone(self)
+    def contiguous(self): return contiguous(self)
+    def is_contiguous(self) -> bool: return builtins.bool(self.array.flags.c_contiguous)
+    def narrow(self, dim, start, length): return narrow(self, dim, start, length)
+    def split(self, split_size, dim=0): return split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return chunk(self, chunks, dim)
+    def gather(self, dim, index): return gather(self, dim, index)
+    def masked_fill(self, mask, value): return masked_fill(self, mask, value)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return reduction.norm(self, p, dim, keepdim, dtype)
+    def any(self, dim=None, keepdim=False): return logical.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return logical.all(self, dim, keepdim)
+    def bitwise_and(self, other): return logical.bitwise_and(self, other)
+    def bitwise_or(self, other): return logical.bitwise_or(self, other)
+    def bitwise_xor(self, other): return logical.bitwise_xor(self, other)
+    def bitwise_not(self): return logical.bitwise_not(self)
+    def logical_not(self): return logical.logical_not(self)
+    def equal(self, other) -> bool: return logical.equal(self, other)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return logical.allclose(self, other, rtol, atol, equal_nan)
+
     @property
     def T(self) -> "Tensor":
         return permute(self, tuple(reversed(range(self.ndim))))
@@ -447,3 +564,11 @@ from tinytorch.ops.pointwise import (  # noqa: E402
 from tinytorch.ops.shape import (  # noqa: E402
     expand, flatten, index, numpy_key, permute, reshape, squeeze, transpose, unsqueeze)
 from tinytorch.ops.softmax import log_softmax, softmax  # noqa: E402
+from tinytorch.device import CPU, check_cpu, is_dtype, to_arguments  # noqa: E402
+from tinytorch.ops import logical  # noqa: E402
+from tinytorch.ops.arithmetic import (  # noqa: E402
+    SCALAR_TYPE_NAMES, floor_divide, remainder, scalar_type_name)
+from tinytorch.ops.indexing import check_mask, gather, masked_fill  # noqa: E402
+from tinytorch.ops.matmul import bmm, mm  # noqa: E402
+from tinytorch.ops.pointwise import cos, sin  # noqa: E402
+from tinytorch.ops.shape import chunk, clone, contiguous, narrow, split, t  # noqa: E402

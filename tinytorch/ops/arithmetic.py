@@ -1,4 +1,4 @@
-"""Arithmetic: + - * / ** and negation, with numpy broadcasting.
+"""Arithmetic: + - * / ** // % and negation, with numpy broadcasting.
 
 Each operation is a ``Function``: ``forward`` is one numpy expression and
 ``backward`` is the derivative from first-year calculus.  The one subtle part
@@ -204,3 +204,95 @@ def pow(input: Any, exponent: Any) -> Any:
 def neg(input: Any) -> Any:
     """``-input``."""
     return Neg.apply(input)
+
+
+# ----- integer-style division: // and % ----------------------------------------
+# Both round towards minus infinity, like Python's // and % (and unlike C's
+# truncation): -7 // 2 == -4 and -7 % 2 == 1, so the remainder takes the
+# divisor's sign and a == (a // b) * b + a % b always holds.  numpy's
+# floor_divide and remainder follow the same rule.
+
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+                     "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                     "uint8": "Byte", "bool": "Bool"}
+
+
+def scalar_type_name(dtype: np.dtype) -> str:
+    """PyTorch's short name of a dtype, as its messages print it: float32 -> 'Float'."""
+    return SCALAR_TYPE_NAMES.get(np.dtype(dtype).name, str(dtype))
+
+
+def broadcast_shape(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of two shapes, or PyTorch's error naming the first clashing sizes."""
+    try:
+        return np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        for offset in range(1, min(len(a_shape), len(b_shape)) + 1):
+            a_size, b_size = a_shape[-offset], b_shape[-offset]
+            if a_size != b_size and 1 not in (a_size, b_size):
+                raise RuntimeError(
+                    f"The size of tensor a ({a_size}) must match the size of tensor b "
+                    f"({b_size}) at non-singleton dimension {max(len(a_shape), len(b_shape)) - offset}"
+                ) from None
+        raise
+
+
+def _check_integer_division(op: str, a: Any, b: Any) -> None:
+    """Booleans cannot be divided; an integer divisor of 0 is an error, as in PyTorch."""
+    a_kind, b_kind = np.asarray(a).dtype.kind, np.asarray(b).dtype.kind
+    if a_kind == b_kind == "b":
+        raise NotImplementedError(f"{op}: not implemented for 'Bool' (use integer or float tensors)")
+    if a_kind in "bui" and b_kind in "bui" and np.any(np.equal(b, 0)):
+        raise RuntimeError(f"{op}: ZeroDivisionError (an integer tensor divided by 0)")
+
+
+class FloorDivide(Function):
+    """a // b, rounded towards minus infinity.  A step function: no useful gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_integer_division("floor_divide", a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # floats: inf and nan, no warning
+            return default_float(np.floor_divide(a, b), a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch records the operation but refuses to differentiate it; so do we.
+        raise RuntimeError(
+            "floor_divide: the derivative of floor_divide (//) is not implemented (it is 0 "
+            "almost everywhere); use true division `/`, or detach the operands"
+        )
+
+
+class Remainder(Function):
+    """a % b = a - floor(a / b) * b: slope 1 in a, -floor(a / b) in b (PyTorch's rule)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_integer_division("remainder", a, b)
+        if ctx.needs_input_grad[1]:  # a's gradient is grad itself: only b's needs values
+            ctx.save_for_backward(a, b)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return default_float(np.remainder(a, b), a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        needs_a, needs_b = ctx.needs_input_grad
+        grad_b = None
+        if needs_b:
+            a, b = ctx.saved_tensors
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = unbroadcast(-grad * np.floor(np.true_divide(a, b)), b_shape)
+        return (unbroadcast(grad, a_shape) if needs_a else None), grad_b
+
+
+def floor_divide(input: Any, other: Any) -> Any:
+    """``input // other``, rounded towards minus infinity (Python's rule)."""
+    return FloorDivide.apply(input, other)
+
+
+def remainder(input: Any, other: Any) -> Any:
+    """``input % other``, with the sign of ``other`` (Python's rule)."""
+    return Remainder.apply(input, other)

@@ -10,7 +10,11 @@ Checking the shapes is the quickest way to remember which side the
 transposes go on.  ``matmul`` follows numpy/PyTorch for other ranks: 1-D
 operands are promoted to a row (left) or column (right) vector, and leading
 "batch" dimensions broadcast, so their gradient is summed back down with
-``unbroadcast`` like any broadcast.
+``unbroadcast`` like any broadcast.  ``mm`` (matrices only) and ``bmm``
+(batches of matrices, no broadcasting) are the same product with stricter
+shape checks, as in PyTorch.  Both operands must have the same dtype: numpy
+would silently compute int64 @ float32 in float64, PyTorch refuses, and so
+do we.
 
 ``linear(x, W, b) = x @ W^T + b`` is the workhorse of every network.  It is one
 operation rather than three so that a training step makes fewer graph nodes
@@ -63,10 +67,34 @@ def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...], op: 
             ) from None
 
 
+# The C type names PyTorch's dtype-mismatch message prints.
+C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                "uint8": "unsigned char", "bool": "bool"}
+
+
+def check_same_dtype(a: np.ndarray, b: np.ndarray) -> None:
+    """Refuse a product of two dtypes, as PyTorch does, rather than let numpy promote.
+
+    numpy would quietly compute int64 @ float32 in float64, and a model fed
+    float64 inputs would silently train in float64.  numpy's dtypes are
+    singletons, so callers test ``a.dtype is not b.dtype`` first: the common
+    case costs one identity test.
+    """
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: "
+            f"{C_TYPE_NAMES.get(a.dtype.name, a.dtype.name)} != "
+            f"{C_TYPE_NAMES.get(b.dtype.name, b.dtype.name)}"
+        )
+
+
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_matmul_shapes(np.shape(a), np.shape(b))
+        if a.dtype is not b.dtype:
+            check_same_dtype(a, b)
         ctx.save_for_backward(a, b)
         return np.matmul(a, b)
 
@@ -103,6 +131,8 @@ class Linear(Function):
                 f"({_shape_text(x.shape)} and {_shape_text(weight.shape[::-1])}): input has "
                 f"{x.shape[-1]} features but the weight expects {weight.shape[-1]}"
             )
+        if x.dtype is not weight.dtype:
+            check_same_dtype(x, weight)
         ctx.save_for_backward(x, weight)
         # TODO: y = x @ weight.T (+ bias when there is one)
         # BEGIN SOLUTION lab 03
@@ -136,3 +166,27 @@ def matmul(input: Any, other: Any) -> Any:
 def linear(input: Any, weight: Any, bias: Any = None) -> Any:
     """``input @ weight.T + bias``: weight has shape (out_features, in_features)."""
     return Linear.apply(input, weight, bias)
+
+
+def mm(input: Any, mat2: Any) -> Any:
+    """Product of two matrices (2-D only; ``matmul`` also takes vectors and batches)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"mm: self must be a matrix, got a tensor of shape {tuple(input.shape)}")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mm: mat2 must be a matrix, got a tensor of shape {tuple(mat2.shape)}")
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input: Any, mat2: Any) -> Any:
+    """Batched product of (b, n, k) and (b, k, m) tensors: no broadcasting of the batch."""
+    if input.ndim != 3:
+        raise RuntimeError(f"bmm: batch1 must be a 3D tensor, got shape {tuple(input.shape)}")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"bmm: batch2 must be a 3D tensor, got shape {tuple(mat2.shape)}")
+    expected = [input.shape[0], input.shape[2]]
+    if list(mat2.shape[:2]) != expected:
+        raise RuntimeError(
+            f"bmm: Expected size for first two dimensions of batch2 tensor to be: {expected} "
+            f"but got: {list(mat2.shape[:2])} (batch1 has shape {tuple(input.shape)})."
+        )
+    return MatMul.apply(input, mat2)

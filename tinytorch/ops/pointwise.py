@@ -324,6 +324,40 @@ def cast(input: Any, dtype: np.dtype) -> Any:
     return result
 
 
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return default_float(np.sin(x), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return default_float(np.cos(x), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * np.sin(x)
+
+
+def sin(input: Any) -> Any:
+    """Elementwise sine (radians)."""
+    return Sin.apply(input)
+
+
+def cos(input: Any) -> Any:
+    """Elementwise cosine (radians)."""
+    return Cos.apply(input)
+
+
 class LeakyReLU(Function):
     """x where x > 0, negative_slope * x elsewhere: a ReLU whose negative side still learns.
 

@@ -11,6 +11,12 @@ gradient 2 (x - mean) / (n - correction); ``std`` is its square root.
 a ``dim`` they return ``(values, indices)`` like PyTorch; over the whole
 tensor they return one value, and the gradient is shared evenly among tied
 maxima (PyTorch's rule).
+
+``norm`` is the vector p-norm ||x||_p = (sum |x_i|^p)^(1/p) over ``dim``
+(the Euclidean length for p = 2, the default; the largest magnitude for
+p = inf).  Its gradient, sign(x) |x|^(p-1) / ||x||^(p-1), divides by zero
+at the zero vector; there, and at zero elements when p < 1, PyTorch takes
+the subgradient 0, and so do we.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd.function import Function
+from tinytorch.ops.arithmetic import scalar_type_name
+from tinytorch.ops.pointwise import maximum, minimum
 
 Dims = int | tuple[int, ...] | list[int] | None
 
@@ -203,13 +211,42 @@ def _extreme(input: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
     return values_indices(values, Tensor._wrap(indices if keepdim else np.squeeze(indices, axis), False))
 
 
-def max(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-    """Largest element; with ``dim``, ``(values, indices)`` along that dimension."""
+def _elementwise_other(op: str, dim: Any, keepdim: Any, other: Any) -> Any:
+    """The tensor of ``max(a, b)``/``min(a, b)`` (PyTorch's elementwise overload), or None."""
+    from tinytorch.tensor import Tensor
+
+    if other is None and isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is None:
+        return None
+    if dim is not None or keepdim is not False or not isinstance(other, Tensor):
+        raise TypeError(
+            f"{op}() received an invalid combination of arguments: {op}(input, other) takes "
+            f"two tensors and nothing else (use tinytorch.{'maximum' if op == 'max' else 'minimum'}"
+            " for a tensor and a number)"
+        )
+    return other
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """Largest element; with ``dim``, ``(values, indices)`` along that dimension.
+
+    ``max(a, b)`` with two tensors is the elementwise maximum, as in PyTorch.
+    """
+    other = _elementwise_other("max", dim, keepdim, other)
+    if other is not None:
+        return maximum(input, other)
     return _extreme(input, dim, keepdim, largest=True)
 
 
-def min(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
-    """Smallest element; with ``dim``, ``(values, indices)`` along that dimension."""
+def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """Smallest element; with ``dim``, ``(values, indices)`` along that dimension.
+
+    ``min(a, b)`` with two tensors is the elementwise minimum, as in PyTorch.
+    """
+    other = _elementwise_other("min", dim, keepdim, other)
+    if other is not None:
+        return minimum(input, other)
     return _extreme(input, dim, keepdim, largest=False)
 
 
@@ -229,3 +266,82 @@ def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:
     if dim is None:
         return Tensor._wrap(np.asarray(np.argmin(input.array)), False)
     return min(input, dim, keepdim).indices
+
+
+class Norm(Function):
+    """The vector p-norm over ``axes``, for p a number, inf or -inf."""
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        magnitude = np.abs(x)
+        if p == 2:
+            result = np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdim))
+        elif p == np.inf:
+            result = np.max(magnitude, axis=axes, keepdims=keepdim)
+        elif p == -np.inf:
+            result = np.min(magnitude, axis=axes, keepdims=keepdim)
+        elif p == 0:  # how many elements are not zero (constant almost everywhere)
+            result = np.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(x.dtype)
+        elif p == 1:
+            result = np.sum(magnitude, axis=axes, keepdims=keepdim)
+        else:
+            with np.errstate(divide="ignore"):  # 0 ** negative p: inf, whose 1/p-th power is 0
+                result = np.sum(magnitude ** p, axis=axes, keepdims=keepdim) ** (1 / p)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        ctx.save_for_backward(x, result)
+        return np.asarray(result, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        p = ctx.p
+        if not ctx.keepdim:  # line the norm and its gradient up with x's axes
+            grad, result = np.expand_dims(grad, ctx.axes), np.expand_dims(result, ctx.axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                slope = x / result
+            elif p in (np.inf, -np.inf):  # the extreme elements share the gradient evenly
+                is_extreme = np.abs(x) == result
+                slope = np.sign(x) * is_extreme / np.sum(is_extreme, axis=ctx.axes, keepdims=True)
+            elif p == 0:
+                slope = np.zeros_like(x)
+            elif p == 1:
+                slope = np.sign(x)
+            else:
+                slope = np.sign(x) * (np.abs(x) / result) ** (p - 1)
+            # Subgradient 0 where the formula divides by zero: the zero vector, and
+            # zero elements (|x|^(p-1) is infinite there when p < 1).
+            slope = np.where((result == 0) | (x == 0), 0, slope)
+        return (grad * slope).astype(x.dtype, copy=False)
+
+
+def norm(input: Any, p: Any = "fro", dim: Dims = None, keepdim: bool = False,
+         dtype: Any = None) -> Any:
+    """The p-norm over ``dim`` (all elements when None); ``'fro'``, the default, is p = 2."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind != "f":
+        raise RuntimeError(
+            f"norm: expected a floating point tensor as input, got "
+            f"{scalar_type_name(input.dtype)} (dtype {input.dtype})"
+        )
+    if dim == ():
+        dim = None  # PyTorch: an empty list of dims means all of them
+    if isinstance(p, str):
+        if p == "nuc":
+            raise RuntimeError(
+                "norm: p='nuc' (the nuclear norm, a sum of singular values) is not supported "
+                "by TinyTorch; vector norms (p a number, inf, -inf) and 'fro' are"
+            )
+        if p != "fro":
+            raise RuntimeError(f"norm: order {p!r} not supported (expected 'fro', 'nuc' or a number)")
+        if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:
+            raise RuntimeError(f"norm: p='fro' needs dim to be one dimension or a 2-tuple, got {tuple(dim)}")
+        p = 2
+    axes = normalize_dims(dim, input.ndim, "norm")
+    if builtins.abs(p) == np.inf and input.array.size == 0:
+        raise RuntimeError(
+            f"norm: cannot compute the {p} norm of an empty tensor (shape {input.shape}) "
+            "because the operation does not have an identity"
+        )
+    return Norm.apply(input, builtins.float(p), axes, keepdim)

@@ -13,7 +13,10 @@ different strides).  Their gradients move the gradient elements back:
                gradients, which is what ``np.add.at`` does (plain assignment
                would keep only one of them).
 
-squeeze, unsqueeze, flatten and view are all reshapes; transpose is a permute.
+squeeze, unsqueeze, flatten and view are all reshapes; transpose and t are
+permutes.  split, chunk and narrow are basic indexing, so their pieces are
+views sharing the input's memory (and its version counter), as in PyTorch;
+clone and contiguous copy, and pass the gradient through unchanged.
 """
 from __future__ import annotations
 
@@ -251,3 +254,103 @@ def index(input: Any, key: Any) -> Any:
         return Index.apply(input, key)
     except IndexError as error:
         raise IndexError(f"index: {error} (tensor of shape {input.shape})") from None
+
+
+# ----- copies, transposes and pieces ----------------------------------------------
+class Clone(Function):
+    """A copy in new memory; the gradient passes through unchanged."""
+
+    @staticmethod
+    def forward(ctx, x, order="K"):
+        return np.array(x, copy=True, order=order)  # "K" keeps the layout, "C" is row-major
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input: Any) -> Any:
+    """A copy of ``input`` in new memory, still connected to the graph."""
+    return Clone.apply(input)
+
+
+def contiguous(input: Any) -> Any:
+    """``input`` itself when its elements lie in row-major order in memory, else a copy that does.
+
+    A transpose or a strided slice is a view whose rows are scattered through
+    memory; some code (a C kernel, ``view`` in PyTorch) needs them in order.
+    """
+    if input.array.flags.c_contiguous:
+        return input
+    return Clone.apply(input, order="C")
+
+
+def t(input: Any) -> Any:
+    """The transpose of a matrix; vectors and 0-d tensors are returned as they are."""
+    if input.ndim > 2:
+        raise RuntimeError(
+            f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D "
+            f"(shape {tuple(input.shape)}); use transpose(dim0, dim1) or permute"
+        )
+    return Permute.apply(input, tuple(reversed(range(input.ndim))))
+
+
+def narrow(input: Any, dim: int, start: int, length: int) -> Any:
+    """Elements ``start`` .. ``start + length - 1`` along ``dim``: a view, sharing memory."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    axis = _wrap_dim(dim, input.ndim, "narrow")
+    size = input.shape[axis]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(
+            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size}) "
+            f"of a tensor of shape {tuple(input.shape)}"
+        )
+    return Index.apply(input, (slice(None),) * axis + (slice(start, start + length),))
+
+
+# split and chunk return views (PyTorch's do too): the pieces share memory and
+# the version counter with the input, so writing into a piece changes the
+# input, and autograd notices the write.
+
+def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along ``dim`` (the last may be shorter), or of the given sizes."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    axis = _wrap_dim(dim, tensor.ndim, "split")
+    size = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        piece = int(split_size_or_sections)
+        if piece < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={piece}")
+        if piece == 0 and size != 0:
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+        count = max(-(-size // piece), 1) if piece else 1
+        sections = [piece] * (count - 1) + [size - piece * (count - 1)]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sections):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                f"split_sizes={sections}")
+        if sum(sections) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {axis}), but got split_sizes={sections}")
+    starts = np.cumsum([0] + sections[:-1])
+    return tuple(narrow(tensor, axis, int(start), length) for start, length in zip(starts, sections))
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (the last smaller)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    size = input.shape[_wrap_dim(dim, input.ndim, "chunk")]
+    if size == 0:  # PyTorch keeps the number of (empty) chunks here
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-size // chunks), dim)
