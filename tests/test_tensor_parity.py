@@ -278,7 +278,7 @@ def test_split_by_sections_chunk_and_gradients():
 
 def test_split_pieces_are_views_sharing_memory_and_version():
     x = tinytorch.zeros(4)
-    left, right = x.split(2)
+    _, right = x.split(2)
     right[0] = 5.0
     assert x.tolist() == [0.0, 0.0, 5.0, 0.0]
     w = leaf(2)

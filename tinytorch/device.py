@@ -39,7 +39,7 @@ KNOWN_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep
 class device:
     """A device name: ``device("cpu")``, ``device("cuda:1")``, ``device("cuda", 0)``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, type: Any, index: int | None = None) -> None:
         if isinstance(type, device):
@@ -79,7 +79,7 @@ class device:
         index = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{index})"
 
-    def __eq__(self, other: Any) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
@@ -129,7 +129,7 @@ def to_arguments(op: str, args: tuple, kwargs: dict) -> tuple[np.dtype | None, b
 
     unknown = set(kwargs) - {"dtype", "device", "non_blocking", "copy", "memory_format"}
     if unknown:
-        raise TypeError(f"{op}() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+        raise TypeError(f"{op}() got an unexpected keyword argument '{min(unknown)}'")
     args = list(args)
     dtype = where = None
     if args and isinstance(args[0], Tensor):
