@@ -6,7 +6,9 @@ A step is zero_grad + forward + loss + backward + SGD-with-momentum step, with
 cross-entropy loss, on fixed random inputs:
 
 * mlp:   64-128-64-10 with ReLU, batch 32 (plus the same step hand-written in
-         numpy: the floor any framework pays on top of);
+         numpy: the floor any framework pays on top of; and TinyTorch's step
+         with the version-counter snapshot switched off: what checking
+         in-place writes costs);
 * cnn:   the digits CNN (conv 1->8 3x3 pad 1, relu, maxpool 2, conv 8->16 3x3
          pad 1, relu, maxpool 2, linear 64->10) on 8x8 images, batch 32;
 * lenet: LeNet-5 on 28x28 images, batch 64.
@@ -55,6 +57,22 @@ def torch_step(torch, model, inputs, labels):
         return loss
 
     return step
+
+
+def without_version_snapshots(step):
+    """``step`` with the saved-value version snapshot off (for measuring its cost only)."""
+    from tinytorch.autograd import function
+
+    remember = function.remember_saved_versions
+
+    def unchecked_step():
+        function.remember_saved_versions = lambda *args: None
+        try:
+            return step()
+        finally:
+            function.remember_saved_versions = remember
+
+    return unchecked_step
 
 
 def torch_models(torch):
@@ -143,6 +161,9 @@ def main() -> None:
         candidates = {"tinytorch": tinytorch_step(ours[name](), inputs, labels)}
         if name == "mlp":
             candidates["numpy by hand"] = numpy_step(inputs, labels)
+            tinytorch.manual_seed(0)
+            candidates["tt no versions"] = without_version_snapshots(
+                tinytorch_step(ours[name](), inputs, labels))
         if torch is not None:
             torch.manual_seed(0)
             candidates["pytorch"] = torch_step(torch, torch_models(torch)[name](), inputs, labels)

@@ -151,3 +151,12 @@ def test_to_returns_self_like_pytorch():
         assert x.to("cpu") is x and x.to(module.float32) is x
         assert x.to(module.float32, copy=True) is not x
         assert module.cuda.is_available() is False or module is torch
+
+
+def test_another_librarys_device_objects_are_read_by_type_and_index():
+    torch = pytest.importorskip("torch")
+    assert tinytorch.device(torch.device("cuda", 1)) == tinytorch.device("cuda:1")
+    x = tinytorch.ones(2)
+    assert x.to(torch.device("cpu")) is x
+    with pytest.raises(RuntimeError, match="to: TinyTorch runs on the CPU only; device 'cuda:1'"):
+        x.to(torch.device("cuda:1"))

@@ -215,9 +215,13 @@ def test_in_place_results_keep_the_tensor_dtype_and_shape():
 
 
 def test_in_place_on_a_broadcast_view_raises():
-    x = tinytorch.tensor([1.0, 2.0]).expand(3, 2)
-    with pytest.raises(RuntimeError, match="share one memory location"):
-        x.add_(1)
+    base = tinytorch.tensor([1.0, 2.0])
+    x = base.expand(3, 2)
+    for write in (lambda: x.add_(1), lambda: x.__setitem__((0, 0), 5.0),
+                  lambda: x.copy_(tinytorch.zeros(3, 2))):
+        with pytest.raises(RuntimeError, match="share one memory location"):
+            write()
+    np.testing.assert_array_equal(base.numpy(), [1.0, 2.0])
 
 
 def test_fill_and_copy_follow_pytorch():

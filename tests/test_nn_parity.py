@@ -485,9 +485,9 @@ def test_xavier_normal_has_the_glorot_standard_deviation():
     expected = 2.0 * math.sqrt(2.0 / (400 + 600))
     assert weight.numpy().std() == pytest.approx(expected, rel=0.01)
     assert abs(weight.numpy().mean()) < 0.01 * expected
-    conv = tinytorch.zeros(16, 8, 3, 3)
+    conv = tinytorch.zeros(64, 32, 3, 3)  # 18,432 draws: the sample std is within 0.5%
     nn.init.xavier_normal_(conv)
-    assert conv.numpy().std() == pytest.approx(math.sqrt(2.0 / (8 * 9 + 16 * 9)), rel=0.03)
+    assert conv.numpy().std() == pytest.approx(math.sqrt(2.0 / (32 * 9 + 64 * 9)), rel=0.03)
 
 
 def test_calculate_gain_closed_forms_and_errors():

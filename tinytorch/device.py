@@ -42,8 +42,8 @@ class device:
     __slots__ = ("index", "type")
 
     def __init__(self, type: Any, index: int | None = None) -> None:
-        if isinstance(type, device):
-            type, index = type.type, type.index if index is None else index
+        if isinstance(getattr(type, "type", None), str):  # ours, or another library's device
+            type, index = type.type, getattr(type, "index", None) if index is None else index
         elif isinstance(type, (int, np.integer)) and not isinstance(type, bool):
             # A bare number means an accelerator's index in PyTorch.
             raise RuntimeError(

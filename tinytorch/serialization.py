@@ -400,16 +400,16 @@ def load(f: FileLike, map_location: Any = None, *, weights_only: bool | None = T
 
 
 def _check_map_location(map_location: Any) -> None:
-    from tinytorch.nn.module import check_cpu_device  # the one rule for device arguments
+    from tinytorch.device import check_cpu  # the one rule for device arguments
 
     if map_location is None:
         return
     if isinstance(map_location, dict):
         for device in map_location.values():
-            check_cpu_device(device, "tinytorch.load")
+            check_cpu(device, "tinytorch.load")
         return
     if callable(map_location) and not isinstance(map_location, str):
         raise TypeError("tinytorch.load: map_location must be None, 'cpu', a device or a dict "
                         "of devices; a function is not supported (every tensor loads onto the "
                         "CPU)")
-    check_cpu_device(map_location, "tinytorch.load")
+    check_cpu(map_location, "tinytorch.load")

@@ -82,13 +82,17 @@ class Tensor:
         return tensor
 
     # ----- autograd -----------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf it depends on."""
-        from tinytorch.autograd.engine import backward
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf it depends on.
 
-        if isinstance(gradient, Tensor):
-            gradient = gradient.array
-        backward(self, None if gradient is None else np.asarray(gradient, self.dtype), retain_graph)
+        ``gradient`` is d(something)/d(self) (1 for a one-element tensor when
+        omitted); with ``inputs``, only those tensors receive a gradient.
+        """
+        from tinytorch.autograd.gradients import backward
+
+        backward(self, None if gradient is None else (gradient,), retain_graph, create_graph,
+                 inputs)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.array.dtype.kind != "f":
@@ -144,6 +148,11 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``backward`` keeps ``.grad`` for this non-leaf tensor (``retain_grad()``)."""
+        return self._retains_grad and self.grad_fn is not None
 
     @property
     def is_leaf(self) -> bool:
@@ -318,15 +327,18 @@ class Tensor:
                 f"{op}: result type {result.dtype} can't be cast to the desired output "
                 f"type {self.dtype}"
             )
+        self._writable_array(op)[...] = result.array
+        self._mark_written()
+        return self
+
+    def _writable_array(self, op: str) -> np.ndarray:
         if not self.array.flags.writeable:
             raise RuntimeError(
                 f"{op}: unsupported operation: this tensor (shape {list(self.shape)}) is a "
                 "broadcast view in which several elements share one memory location; "
                 "call .clone() first"
             )
-        self.array[...] = result.array
-        self._mark_written()
-        return self
+        return self.array
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         self._check_in_place("add_", other)
@@ -373,13 +385,14 @@ class Tensor:
                 f"copy_: the source of shape {list(source.shape)} cannot be broadcast to "
                 f"the destination's shape {list(self.shape)}"
             ) from None
-        self.array[...] = broadcast  # copy_ converts any dtype, as PyTorch's does
+        self._writable_array("copy_")[...] = broadcast  # any dtype converts, as in PyTorch
         self._mark_written()
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_in_place("__setitem__", value)
-        self.array[numpy_key(key)] = value.array if isinstance(value, Tensor) else value
+        self._writable_array("__setitem__")[numpy_key(key)] = (
+            value.array if isinstance(value, Tensor) else value)
         self._mark_written()
 
     def __iadd__(self, other): return self.add_(other)

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from tinytorch.device import check_cpu
 from tinytorch.nn.parameter import Parameter
 from tinytorch.tensor import Tensor
 
@@ -239,7 +240,7 @@ class Module:
             else:
                 device = arg
         if device is not None:
-            check_cpu_device(device, "Module.to")
+            check_cpu(device, "Module.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -368,34 +369,8 @@ def _value_for(key: str, value: Any, target: Tensor) -> tuple[np.ndarray | None,
     return converted, None
 
 
-def check_cpu_device(device: Any, op: str) -> None:
-    """Accept the CPU (``"cpu"``, ``"cpu:0"``, a device whose ``.type`` is ``"cpu"``); refuse the rest.
-
-    The errors read as those of ``tinytorch.device.check_cpu``; this version
-    also accepts device objects from other libraries (anything with a ``type``).
-    """
-    if getattr(device, "type", None) == "cpu" or str(device) in ("cpu", "cpu:0"):
-        return
-    if isinstance(device, str) and _is_dtype_name(device):
-        raise RuntimeError(f"{op}: {device!r} is not a device; to change the dtype pass one such "
-                           f"as tinytorch.{np.dtype(device)}")
-    name = str(device)
-    if isinstance(getattr(device, "type", None), str):  # a device object: its type and index
-        index = getattr(device, "index", None)
-        name = device.type if index is None else f"{device.type}:{index}"
-    raise RuntimeError(f"{op}: TinyTorch runs on the CPU only; device {name!r} is not available")
-
-
 def _is_dtype(value: Any) -> bool:
     return isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic))
-
-
-def _is_dtype_name(name: str) -> bool:
-    try:
-        np.dtype(name)
-    except TypeError:
-        return False
-    return True
 
 
 class RemovableHandle:

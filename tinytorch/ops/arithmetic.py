@@ -100,34 +100,41 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        # Each factor is needed only for the *other* one's gradient: saving no more
+        # than that frees memory, and leaves a factor free to change after the forward.
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
+        ctx.shapes = (np.shape(a), np.shape(b))
         return default_float(np.multiply(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
         # TODO: d(a*b)/da = b and d(a*b)/db = a, each unbroadcast to its input's shape
         # BEGIN SOLUTION lab 02
-        return (unbroadcast(grad * b, np.shape(a)) if needs_a else None,
-                unbroadcast(grad * a, np.shape(b)) if needs_b else None)
+        return (unbroadcast(grad * b, a_shape) if needs_a else None,
+                unbroadcast(grad * a, b_shape) if needs_b else None)
         # END SOLUTION
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # a: only for b's
+        ctx.shapes = (np.shape(a), np.shape(b))
         return default_float(np.true_divide(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
         # TODO: d(a/b)/da = 1/b and d(a/b)/db = -a/b**2, each unbroadcast to its input's shape
         # BEGIN SOLUTION lab 02
-        grad_a = unbroadcast(grad / b, np.shape(a)) if needs_a else None
-        grad_b = unbroadcast(-grad * a / (b * b), np.shape(b)) if needs_b else None
+        grad_a = unbroadcast(grad / b, a_shape) if needs_a else None
+        grad_b = unbroadcast(-grad * a / (b * b), b_shape) if needs_b else None
         # END SOLUTION
         return grad_a, grad_b
 

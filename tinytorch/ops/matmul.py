@@ -95,28 +95,33 @@ class MatMul(Function):
         check_matmul_shapes(np.shape(a), np.shape(b))
         if a.dtype is not b.dtype:
             check_same_dtype(a, b)
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)  # as Mul
+        ctx.shapes = (np.shape(a), np.shape(b))
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
         # Promote 1-D operands to matrices so one rule covers every rank.
-        a2 = a[np.newaxis, :] if a.ndim == 1 else a
-        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        a2_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape
+        b2_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape
         # The gradient gets the same promotion: b's column axis first, then a's row
         # axis, so that vector @ vector (a 0-d gradient) becomes a 1x1 matrix.
         grad2 = grad
-        if b.ndim == 1:
+        if len(b_shape) == 1:
             grad2 = np.expand_dims(grad2, -1)
-        if a.ndim == 1:
+        if len(a_shape) == 1:
             grad2 = np.expand_dims(grad2, -2)
         grad_a = grad_b = None
         if needs_a:
-            grad_a = unbroadcast(np.matmul(grad2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            b2 = b.reshape(b2_shape)
+            grad_a = unbroadcast(np.matmul(grad2, np.swapaxes(b2, -1, -2)), a2_shape).reshape(a_shape)
         if needs_b:
-            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), grad2), b2.shape).reshape(b.shape)
+            a2 = a.reshape(a2_shape)
+            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), grad2), b2_shape).reshape(b_shape)
         return grad_a, grad_b
 
 
@@ -133,7 +138,8 @@ class Linear(Function):
             )
         if x.dtype is not weight.dtype:
             check_same_dtype(x, weight)
-        ctx.save_for_backward(x, weight)
+        needs_x, needs_weight, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if needs_weight else None, weight if needs_x else None)
         # TODO: y = x @ weight.T (+ bias when there is one)
         # BEGIN SOLUTION lab 03
         out = x @ weight.T
