@@ -550,3 +550,21 @@ def test_type_strings_match_pytorch_names():
         ours = tinytorch.zeros(1, dtype=np.dtype(dtype)).type()
         theirs = torch.zeros(1, dtype=getattr(torch, dtype)).type()
         assert ours.replace("tinytorch.", "torch.") == theirs
+
+
+def test_new_tensors_take_this_tensors_dtype_unless_told():
+    x = tinytorch.tensor([1.0, 2.0], dtype=tinytorch.float64)
+    made = [x.new_zeros(2, 3), x.new_ones((2,)), x.new_empty(4), x.new_full((2, 2), 7),
+            x.new_tensor([1, 2])]
+    assert [m.dtype for m in made] == [np.dtype(np.float64)] * 5
+    assert [m.shape for m in made] == [(2, 3), (2,), (4,), (2, 2), (2,)]
+    np.testing.assert_array_equal(made[0].numpy(), np.zeros((2, 3)))
+    np.testing.assert_array_equal(made[3].numpy(), np.full((2, 2), 7.0))
+    assert x.new_zeros(2, dtype=tinytorch.int64).dtype == np.int64
+    assert x.new_ones(2, requires_grad=True).requires_grad
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.new_zeros(2, device="cuda")
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert str(theirs.new_full((2, 2), 7).dtype) == "torch.float64"
+    assert str(theirs.new_tensor([1, 2]).dtype) == "torch.float64"

@@ -525,6 +525,22 @@ class Tensor:
     def mm(self, mat2): return mm(self, mat2)
     def bmm(self, mat2): return bmm(self, mat2)
     def t(self): return t(self)
+    # New tensors of this one's dtype (unless told otherwise), as PyTorch's new_* make.
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return creation.tensor(data, dtype or self.dtype, device, requires_grad)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device,
+                              requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device,
+                             requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.empty(*size, dtype=dtype or self.dtype, device=device,
+                              requires_grad=requires_grad)
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                             requires_grad=requires_grad)
+
     def clone(self): return clone(self)
     def contiguous(self): return contiguous(self)
     def is_contiguous(self) -> bool: return builtins.bool(self.array.flags.c_contiguous)
@@ -568,6 +584,7 @@ def compare(numpy_comparison: Any, a: Any, b: Any) -> Tensor:
 # Autograd and the operations import Tensor from this module, so they come after it.
 from tinytorch.autograd import grad_mode  # noqa: E402
 from tinytorch.autograd.versions import VersionCounter  # noqa: E402
+from tinytorch import creation  # noqa: E402
 from tinytorch.creation import full_like  # noqa: E402
 from tinytorch.ops import reduction  # noqa: E402
 from tinytorch.ops.arithmetic import add, div, mul, neg, pow, sub  # noqa: E402
