@@ -658,3 +658,10 @@ def test_module_dict_and_init_match_pytorch():
     for mine, other in losses:
         assert list(mine.state_dict()) == list(other.state_dict())
         assert mine.reduction == other.reduction
+
+
+def test_relu_functions_accept_inplace_and_leave_the_input():
+    x = tinytorch.tensor([-2.0, 3.0, 8.0])
+    np.testing.assert_array_equal(F.relu(x, inplace=True).numpy(), [0.0, 3.0, 8.0])
+    np.testing.assert_array_equal(F.relu6(x, True).numpy(), [0.0, 3.0, 6.0])
+    np.testing.assert_array_equal(x.numpy(), [-2.0, 3.0, 8.0])

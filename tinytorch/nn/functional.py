@@ -17,7 +17,9 @@ from tinytorch.ops.loss import (binary_cross_entropy, binary_cross_entropy_with_
 from tinytorch.ops.matmul import linear
 from tinytorch.ops.normalization import batch_norm
 from tinytorch.ops.pointwise import leaky_relu as _leaky_relu
-from tinytorch.ops.pointwise import relu, relu6, sigmoid, tanh
+from tinytorch.ops.pointwise import relu as _relu
+from tinytorch.ops.pointwise import relu6 as _relu6
+from tinytorch.ops.pointwise import sigmoid, tanh
 from tinytorch.ops.shape import flatten
 from tinytorch.ops.softmax import log_softmax, softmax
 from tinytorch.random import Generator, numpy_generator
@@ -44,6 +46,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
         return mul(input, 0.0)
     keep = numpy_generator(generator).random(input.shape) >= p
     return mul(input, keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); ``inplace`` is accepted and ignored, as in ``leaky_relu`` below."""
+    return _relu(input)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6); ``inplace`` is accepted and ignored, as in ``leaky_relu`` below."""
+    return _relu6(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
