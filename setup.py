@@ -39,5 +39,5 @@ setup(
         # The tests build and emulate the generated C and run every tutorial.
         "dev": ["pytest>=7", "hypothesis>=6"] + MCU + LABS,
     },
-    entry_points={"console_scripts": ["tinytorch = tinytorch.cli:main"]},
+    entry_points={"console_scripts": ["tinytorch = tinytorch.app.cli:main"]},
 )

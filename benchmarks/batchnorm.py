@@ -57,7 +57,9 @@ def main() -> None:
 
     import tinytorch
     from tinytorch import nn
-    from tinytorch.kernels import batchnorm as kernel
+    from tinytorch.kernels import batchnorm as kernel, tune_process
+
+    tune_process()  # before PyTorch loads, so its OpenMP threads sleep when idle too
 
     torch = import_torch(threads=args.threads)
     print(f"BatchNorm2d training, forward + backward, {args.threads} thread(s); "

@@ -38,6 +38,7 @@ from tinytorch.codegen.deploy import CoreModel, build_model
 from tinytorch.codegen.elf_report import read_elf_report
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn, ds_cnn
+from tinytorch.kernels import tune_process
 from tinytorch.quant import Int8Interpreter
 
 # CMSIS-NN, int8, DSP path, gcc -O2 (-Os), on an emulated Cortex-M4: instructions per MAC.
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--toolchain", choices=["zig", "gcc"],
                         help="one cross compiler (default: zig, and gcc where installed)")
     args = parser.parse_args()
+    tune_process()  # before Numba starts its threads
     print(f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  {platform.processor() or ''}  "
           f"Python {platform.python_version()}")
     optimizations = ["-Os"] if args.quick else ["-Os", "-O2"]

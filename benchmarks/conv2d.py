@@ -31,8 +31,11 @@ def main() -> None:
 
     from common import compare, import_torch, machine_description, print_timings
 
+    from tinytorch.kernels import tune_process
     from tinytorch.kernels.conv2d import (
         conv2d_backward, conv2d_backward_reference, conv2d_forward, conv2d_forward_reference)
+
+    tune_process()  # before PyTorch loads, so its OpenMP threads sleep when idle too
 
     torch = import_torch(threads=args.threads)
     print(f"conv2d forward + backward, {args.threads} thread(s); {machine_description()}")

@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import compare, machine_description  # noqa: E402
 
+from tinytorch.kernels import tune_process  # noqa: E402
 from tinytorch.kernels.gemm import (  # noqa: E402
     DEFAULT_TILE_SIZE, matmul_naive, matmul_parallel_tiled, matmul_reference, matmul_reordered,
     matmul_tiled)
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds per variant")
     args = parser.parse_args()
+    tune_process()  # before Numba starts its threads
 
     print(f"GEMM kernels vs numpy BLAS - {machine_description()}")
     print(f"numpy {np.__version__} ({blas_description()}), Numba {numba.__version__} "

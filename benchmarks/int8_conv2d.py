@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import compare, machine_description  # noqa: E402
 
 from tinytorch.kernels.int8 import conv2d, quantize_multiplier  # noqa: E402
-from tinytorch.kernels.memory import keep_freed_memory_in_process  # noqa: E402
+from tinytorch.kernels import tune_process  # noqa: E402
 
 
 def requantize_numpy(acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -121,7 +121,7 @@ def case(name: str, batches: int, height: int, width: int, channels: int, out_ch
 
 
 def main() -> None:
-    kept = keep_freed_memory_in_process()
+    kept = tune_process().keeps_freed_memory  # before Numba starts its threads
     print(f"int8 conv2d vs numpy im2col — {machine_description()}, "
           f"Numba {numba.__version__} with {numba.get_num_threads()} threads, "
           f"numpy {np.__version__}, "

@@ -1,6 +1,6 @@
 """Time one training step: TinyTorch vs PyTorch CPU vs plain numpy.
 
-    python benchmarks/train_step.py [--threads 1] [--models mlp,cnn,lenet]
+    python benchmarks/train_step.py [--threads 1] [--models mlp,cnn,lenet] [--no-tune]
 
 A step is zero_grad + forward + loss + backward + SGD-with-momentum step, with
 cross-entropy loss, on fixed random inputs:
@@ -15,7 +15,10 @@ cross-entropy loss, on fixed random inputs:
 
 Every library runs on ``--threads`` threads (default 1): PyTorch through
 ``torch.set_num_threads``, TinyTorch's Numba kernels and numpy's BLAS through
-environment variables set before either is imported.
+environment variables set before either is imported.  The process is tuned
+first (``tinytorch.kernels.tune_process``: idle OpenMP threads sleep, for
+PyTorch's too, and freed memory stays in the process) unless ``--no-tune``;
+``benchmarks/process_tuning.py`` compares the two.
 """
 from __future__ import annotations
 
@@ -133,6 +136,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", default="mlp,cnn,lenet")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="leave the process untuned (no tinytorch.kernels.tune_process)")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from common import pin_threads
@@ -145,11 +150,15 @@ def main() -> None:
 
     import tinytorch
     from tinytorch import models
+    from tinytorch.kernels import tune_process
 
+    if not args.no_tune:
+        tune_process()  # before PyTorch loads, so its OpenMP threads sleep when idle too
     torch = import_torch(threads=args.threads)
     ours = {"mlp": lambda: models.digits_mlp()[1:], "cnn": models.digits_cnn, "lenet": models.lenet5}
     shapes = {"mlp": ((32, 64), 32), "cnn": ((32, 1, 8, 8), 32), "lenet": ((64, 1, 28, 28), 64)}
-    print(f"Training step, SGD momentum + cross-entropy, {args.threads} thread(s); {machine_description()}")
+    print(f"Training step, SGD momentum + cross-entropy, {args.threads} thread(s)"
+          f"{', untuned process' if args.no_tune else ''}; {machine_description()}")
     if torch is None:
         print("(PyTorch is not installed: `pip install torch` adds its column)")
     for name in args.models.split(","):

@@ -21,8 +21,12 @@ layer: each op is a comment naming the layer and its shapes, then one call.
 C identifiers come from the layer names (``features.0`` becomes
 ``features_0``) with the model's name in front, so every constant in the
 firmware's symbol table says where it came from (the ELF report counts
-``<name>_*`` constants as weights).  Depthwise weights are stored in TFLite's
-``[kh][kw][out]`` order, which lets the DSP path load four channels at once.
+``<name>_*`` constants as weights).
+
+What each op's call looks like, which kernel files it needs and how much
+scratch it takes is not written here: ``c_kernels.py`` has one entry per
+kernel.  This file writes what every model shares: the constants' C text,
+the arena, the scratch buffer, the entry point and the header.
 
 Names are input, and input can be hostile
 -----------------------------------------
@@ -50,7 +54,9 @@ directory first.
 The C needs ``<stdint.h>`` and nothing else: no malloc, no printf, no floats.
 On a core with the DSP extension the convolutions and the fully connected
 layer need int16 scratch room (two im2col columns); it is a second, small
-static buffer declared only there.
+static buffer declared only there, as large as the largest call needs.
+Before any of it, the emitter refuses a layer whose int32 accumulator could
+overflow (``accumulator_bounds.py``).
 
 Where it sits
 -------------
@@ -69,19 +75,14 @@ import numpy as np
 
 from tinytorch.serialization import write_atomically
 
+from .accumulator_bounds import MAX_PATCH
+from .c_kernels import C_KERNELS, c_kernel_name
 from .memory_planner import ArenaPlan, plan_graph
 from .toolchain import KERNEL_DIR
 
 C_KEYWORDS = set("""auto break case char const continue default do double else enum extern float
 for goto if inline int long register restrict return short signed sizeof static struct switch
 typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
-MAX_PATCH = 66_000  # products per output that an int32 accumulator holds without overflow
-KERNEL_FILES = {
-    "conv2d": ["conv2d.c", "matmul_dsp.c"], "depthwise": ["depthwise_conv2d.c"],
-    "fully_connected": ["fully_connected.c", "matmul_dsp.c"], "max_pool2d": ["max_pool2d.c"],
-    "avg_pool2d": ["avg_pool2d.c"], "global_avg_pool2d": ["global_avg_pool2d.c"],
-    "add": ["add.c"], "reshape": [],
-}
 COMMON_FILES = ["tinytorch_kernels.h", "requantize.h", "dsp_words.h"]
 RUNTIME_FILES = ["startup.c", "cortex_m.ld"]  # for a firmware with no start-up code of its own
 KERNEL_SUBDIRECTORY = "tinytorch"
@@ -161,64 +162,9 @@ def _call(function: str, arguments: list[str]) -> str:
     return "\n".join(lines + [line])
 
 
-def _is_depthwise(op, graph) -> bool:
-    return (op.type == "conv2d" and op.attributes["groups"] > 1
-            and graph.tensor(op.inputs[1]).shape[3] == 1)
+class ModelWriter:
+    """The C text of one model, op by op: its constants, its calls, what they need."""
 
-
-def _depthwise_weight(op, graph) -> np.ndarray:
-    return graph.tensor(op.inputs[1]).data[..., 0].transpose(1, 2, 0)  # [kh][kw][out]
-
-
-def bounded_depthwise_rescale(op, graph) -> list[tuple[int, ...]] | None:
-    """The per-channel constants of ``tt_depthwise_conv2d_bounded`` for ``op``, or None
-    where that kernel does not apply: it needs depth multiplier 1, double rounding,
-    and the proof of ``bounded_rescale``."""
-    x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    if not _is_depthwise(op, graph) or graph.rounding != "double" \
-            or x.shape[3] != out.shape[3]:
-        return None
-    return bounded_rescale(graph.tensor(op.inputs[1]).data, graph.tensor(op.inputs[2]).data,
-                           op.attributes["multiplier"], op.attributes["shift"], x.zero_point,
-                           out.zero_point)
-
-
-def bounded_rescale(weight, bias, multiplier, shift, input_zero_point,
-                    output_zero_point) -> list[tuple[int, ...]] | None:
-    """Per output channel (bias, multiplier, offset, left_shift, right_shift) for
-    ``tt_requantize_bounded`` (codegen/c/requantize.h), or None unless it provably
-    gives TFLite's double-rounding bytes for every int8 input.
-
-    ``weight[o]`` holds channel o's weights.  Channel o's accumulator lies
-    within bias +- sum|weight[o]| * max|x - input_zero_point| over int8 x, for
-    any subset of the window (padding drops products).  The proof: that range,
-    shifted left by max(shift, 0), stays inside [-2^30, 2^30) (so doubling it
-    cannot wrap, and the high multiply never meets its one saturating case),
-    and the numerator 2h + offset (- 1) of the second rounding fits an int32
-    at both ends of the range (h grows with the accumulator).
-    """
-    largest_input = max(abs(-128 - input_zero_point), abs(127 - input_zero_point))
-    rows = []
-    for channel, channel_bias in enumerate(bias):
-        m, s, b = int(multiplier[channel]), int(shift[channel]), int(channel_bias)
-        reach = int(np.abs(np.asarray(weight[channel], dtype=np.int64)).sum()) * largest_input
-        left, right = max(s, 0), max(-s, 0)
-        if m < 0 or left > 30 or right > 30:
-            return None
-        ends = ((b - reach) << left, (b + reach) << left)
-        if ends[0] < -2**30 or ends[1] >= 2**30:
-            return None
-        offset = 2**right + output_zero_point * 2**(right + 1)
-        for end in ends:
-            high = (end * m + 2**30) >> 31  # SaturatingRoundingDoublingHighMul, no saturation
-            for value in (offset, 2 * high, 2 * high + offset, 2 * high + offset - 1):
-                if not -2**31 <= value < 2**31:
-                    return None
-        rows.append((b, m, offset, left + 1, right + 1))
-    return rows
-
-
-class _Writer:
     def __init__(self, graph, model: str, plan: ArenaPlan):
         self.graph, self.model, self.plan = graph, model, plan
         self.constants: list[str] = []
@@ -273,83 +219,46 @@ class _Writer:
                               f"{{{', '.join(map(str, values))}}};\n")
         return f"&{prefix}_window"
 
-    def requantization_arrays(self, prefix: str, op) -> list[str]:
-        graph = self.graph
-        weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
-        data = _depthwise_weight(op, graph) if _is_depthwise(op, graph) else weight.data
-        self.constants.append(_array("int8_t", f"{prefix}_weight", data))
-        self.constants.append(_array("int32_t", f"{prefix}_bias", bias.data))
-        self.constants.append(_array("int32_t", f"{prefix}_multiplier",
-                                     op.attributes["multiplier"]))
-        self.constants.append(_array("int32_t", f"{prefix}_shift", op.attributes["shift"]))
-        return [f"{prefix}_weight", f"{prefix}_bias", f"{prefix}_multiplier", f"{prefix}_shift"]
+    def requantization_arrays(self, prefix: str, op, weight: np.ndarray) -> list[str]:
+        """The weights (in the kernel's layout), biases, multipliers and shifts of ``op``."""
+        return [self.array("int8_t", f"{prefix}_weight", weight),
+                self.array("int32_t", f"{prefix}_bias", self.graph.tensor(op.inputs[2]).data),
+                self.array("int32_t", f"{prefix}_multiplier", op.attributes["multiplier"]),
+                self.array("int32_t", f"{prefix}_shift", op.attributes["shift"])]
+
+    def array(self, c_type: str, name: str, values) -> str:
+        """A constant array in flash; returns its name."""
+        self.constants.append(_array(c_type, name, values))
+        return name
+
+    def constant(self, text: str) -> None:
+        """Any other constant (a parameter struct), as its C definition."""
+        self.constants.append(text)
+
+    @staticmethod
+    def call(function: str, arguments: list[str]) -> str:
+        return _call(function, arguments)
 
     def emit(self, op) -> None:
-        graph, a = self.graph, op.attributes
-        prefix = self.prefix(op)
-        x, out = self.pointer(op.inputs[0]), self.pointer(op.outputs[0])
-        kind = "depthwise" if _is_depthwise(op, graph) else op.type
-        self.kernel_files.update(KERNEL_FILES[kind])
-        lines = [self.describe(op, prefix)]
-        if op.type in ("conv2d", "fully_connected"):
-            weight = graph.tensor(op.inputs[1])
-            patch = int(np.prod(weight.shape[1:]))
-            if patch > MAX_PATCH:
-                raise EmitError(f"op {op.name!r} ({op.type}): {patch} products per output "
-                                f"could overflow the int32 accumulator (at most {MAX_PATCH})")
-            self.macs += patch * graph.tensor(op.outputs[0]).size
-        if op.type == "conv2d":
-            kernel = graph.tensor(op.inputs[1]).shape[1:3]
-            window = self.window(prefix, op, kernel, a["stride"], a["dilation"], a["padding"])
-            quantization = self.quantization(prefix, op)
-            rescale = bounded_depthwise_rescale(op, graph) if kind == "depthwise" else None
-            if rescale is not None:
-                self.constants.append(_array("int8_t", f"{prefix}_weight",
-                                             _depthwise_weight(op, graph)))
-                rows = ",\n    ".join("{" + ", ".join(map(str, row)) + "}" for row in rescale)
-                self.constants.append(f"static const tt_channel_rescale {prefix}_rescale"
-                                      f"[{len(rescale)}] = {{\n    {rows}\n}};\n")
-                lines.append(_call("tt_depthwise_conv2d_bounded", [
-                    window, quantization, x, f"{prefix}_weight", f"{prefix}_rescale", out]))
-            elif kind == "depthwise":
-                arrays = self.requantization_arrays(prefix, op)
-                lines.append(_call("tt_depthwise_conv2d", [window, quantization, x, *arrays, out]))
-            else:
-                arrays = self.requantization_arrays(prefix, op)
-                self.scratch_values = max(self.scratch_values, 2 * patch)
-                lines.append(_call("tt_conv2d", [window, str(a["groups"]), quantization, x,
-                                                 *arrays, out, "SCRATCH"]))
-        elif op.type == "fully_connected":
-            out_features, in_features = graph.tensor(op.inputs[1]).shape
-            self.scratch_values = max(self.scratch_values, in_features)
-            quantization = self.quantization(prefix, op)
-            arrays = self.requantization_arrays(prefix, op)
-            lines.append(_call("tt_fully_connected", [str(in_features), str(out_features),
-                                                      quantization, x, *arrays, out, "SCRATCH"]))
-        elif op.type in ("max_pool2d", "avg_pool2d"):
-            window = self.window(prefix, op, a["kernel"], a["stride"], [1, 1], a["padding"])
-            lines.append(_call(f"tt_{op.type}", [window, str(a["act_min"]), str(a["act_max"]),
-                                                 x, out]))
-        elif op.type == "global_avg_pool2d":
-            _, height, width, channels = graph.tensor(op.inputs[0]).shape
-            lines.append(_call("tt_global_avg_pool2d", [
-                str(v) for v in (height, width, channels, a["act_min"], a["act_max"])] + [x, out]))
-        elif op.type == "add":
-            a_info, b_info = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
-            out_info = graph.tensor(op.outputs[0])
-            values = [a_info.zero_point, a["a_multiplier"], a["a_shift"], b_info.zero_point,
-                      a["b_multiplier"], a["b_shift"], out_info.zero_point,
-                      a["output_multiplier"], a["output_shift"], a["left_shift"], a["act_min"],
-                      a["act_max"], int(graph.rounding == "single")]
-            self.constants.append(f"static const tt_add_parameters {prefix}_parameters = "
-                                  f"{{{', '.join(map(str, values))}}};\n")
-            lines.append(_call("tt_add", [f"&{prefix}_parameters", str(out_info.size), x,
-                                          self.pointer(op.inputs[1]), out]))
-        elif op.type == "reshape":
-            lines[0] = lines[0][:-3] + ": the same bytes, nothing to do */"
-        else:
+        """Append ``op``'s constants and its call (a comment, then the statement)."""
+        name = c_kernel_name(op, self.graph)
+        if name not in C_KERNELS:
             raise EmitError(f"op {op.name!r}: no C kernel for op type {op.type!r}")
-        self.calls.append("\n".join(lines))
+        kernel = C_KERNELS[name]
+        prefix = self.prefix(op)
+        patch = kernel.products_per_output(self.graph, op)
+        if patch > MAX_PATCH:
+            raise EmitError(f"op {op.name!r} ({op.type}): {patch} products per output "
+                            f"could overflow the int32 accumulator (at most {MAX_PATCH})")
+        self.macs += patch * self.graph.tensor(op.outputs[0]).size
+        self.scratch_values = max(self.scratch_values, kernel.scratch_values(self.graph, op))
+        self.kernel_files.update(kernel.files)
+        description = self.describe(op, prefix)
+        call = kernel.call(self, op, prefix)
+        if call is None:  # a reshape: the arena plan gave its output its input's bytes
+            self.calls.append(description[:-3] + ": the same bytes, nothing to do */")
+        else:
+            self.calls.append(description + "\n" + call)
 
 
 def generate_model(graph, name: str | None = None) -> GeneratedModel:
@@ -357,7 +266,7 @@ def generate_model(graph, name: str | None = None) -> GeneratedModel:
     graph.validate()
     model = model_identifier(name or graph.name)
     plan = plan_graph(graph)
-    writer = _Writer(graph, model, plan)
+    writer = ModelWriter(graph, model, plan)
     for op in graph.ops:
         writer.emit(op)
     input_info, output_info = graph.tensor(graph.input), graph.tensor(graph.output)

@@ -25,8 +25,10 @@ bandwidth).  A kernel that does F FLOPs for every byte it moves - its
 
 Below the ridge point F = P / W a kernel is *memory bound*: faster arithmetic
 would not help, only moving fewer bytes would.  Above it the kernel is
-*compute bound*.  Elementwise operations (add, ReLU) do one FLOP per 8 or 12
-bytes: hopelessly memory bound.  GEMM is different.  For square n x n
+*compute bound*.  Elementwise operations do one FLOP per element and move
+every element through memory: ReLU reads one number and writes one, add
+reads two and writes one, so 16 or 24 bytes per FLOP in float64 (8 or 12 in
+float32): hopelessly memory bound.  GEMM is different.  For square n x n
 matrices it does 2 n^3 FLOPs on only 3 n^2 numbers, so its *possible*
 intensity grows with n:
 
@@ -40,18 +42,26 @@ from a fast cache instead of being fetched again.  Everything below is about reu
 1. Naive (i-j-k).  The textbook formula as loops.  The innermost loop walks
    down a *column* of B: ``B[p, j]``, ``B[p + 1, j]``, ... are m elements
    apart in memory, because numpy stores rows contiguously (C order).  Memory
-   arrives in 64-byte cache lines, so each step uses 8 bytes of a line and
-   wastes the rest.  While a column's lines stay in the small L1 cache that
-   is tolerable (n = 64: 3 GFLOP/s below); from n = 128 they do not, and the
-   loop slows to L2 speed (under 1.5 GFLOP/s).  The loop is also one chain of
+   arrives in 64-byte cache lines, so each step uses 8 bytes of a line; the
+   other 56 serve the next seven columns j only if the line is still in the
+   L1 cache when they come.  Capacity does not decide that (a column of a
+   128 x 128 float64 B is 128 lines, 8 KiB, and L1 holds 32 KiB); the
+   *stride* does.  A line's address bits choose the one cache *set* (of 64
+   here, 8 lines each) it may live in; rows 2^k floats apart share those bits,
+   so a power-of-two n crowds a whole column into a few sets: 8 sets at
+   n = 64 (64 lines, just enough), 4 at n = 128 and 2 at n = 256 (32 and 16
+   lines for a column of 128 and 256).  Lines then evict each other before
+   they are reused: *conflict misses*.  Measured on the machine below, in
+   GFLOP/s: 3.8 at n = 64; 2.5 at n = 128 against 3.4 at n = 127 and 129;
+   0.9 at n = 256 against 2.8 at n = 257.  The loop is also one chain of
    dependent additions, so the processor cannot overlap them.
 2. Reordered (i-k-j).  The same sum, loops swapped: for each ``A[i, p]``, add
    ``A[i, p] * B[p, :]`` to ``C[i, :]``.  The inner loop now walks a row of B
    and a row of C with unit stride: every byte of every cache line is used,
    and the independent updates of ``C[i, j]`` let the compiler use SIMD
    instructions (4 float64 or 8 float32 at a time with AVX2).  Same FLOPs;
-   measured 4x faster at n = 64, 17x at n = 256.  Loop order is a
-   memory-layout decision.
+   measured 4x faster at n = 64, 17x at n = 256 (the naive loop's
+   power-of-two worst case, item 1).  Loop order is a memory-layout decision.
 3. Tiled (cache blocking).  Reordering streams all of B through the cache
    once per row of A.  While B fits in the last-level cache (32 MiB here)
    that is cheap; beyond it, B comes from main memory n times.  Tiling cuts
@@ -89,7 +99,8 @@ with other jobs (so repeated runs vary by about 20%), GFLOP/s for a
     numpy (OpenBLAS)        38.2               64.5
 
 BLAS is 2.7 to 3 times faster than the best kernel here (float32: 80 against
-29 GFLOP/s on one core) and about 45 times faster than the naive loop (both at n = 256).
+29 GFLOP/s on one core) and about 45 times faster than the naive loop (both at
+n = 256, where conflict misses slow the naive loop about threefold: item 1).
 
 That gap is why ``tinytorch/ops/matmul.py`` computes ``matmul`` and
 ``linear`` with numpy's ``@`` (BLAS) rather than with these kernels.  This
@@ -178,12 +189,12 @@ def matmul_naive(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _reordered_ikj(a, b):
     """out = a @ b with the loops in i-k-j order.
 
-    To build: the same three loops as ``_naive_ijk``, with the two inner
-    ones swapped.  For each row i and each inner index p, read ``a[i, p]``
-    once, then add ``a[i, p] * b[p, j]`` to ``out[i, j]`` for every column j.
-    The innermost loop then walks row p of b and row i of out with unit
-    stride, and its updates do not depend on each other (no running total),
-    so the compiler can use SIMD instructions.
+    The same three loops as ``_naive_ijk`` with the two inner ones swapped:
+    for each row i and inner index p, ``a[i, p]`` is read once and
+    ``a[i, p] * b[p, j]`` is added to ``out[i, j]`` for every column j.  The
+    innermost loop then walks row p of b and row i of out with unit stride,
+    and its updates do not depend on each other (no running total), so the
+    compiler can use SIMD instructions.
 
     Worked example: a = [[1, 2]], b = [[3, 4], [5, 6]].  p = 0 adds
     1 * [3, 4] to out[0]; p = 1 adds 2 * [5, 6]: out = [[13, 16]].
@@ -220,14 +231,13 @@ def matmul_reordered(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop):
     """out[rows, :] += a[rows, inner] @ b[inner, :], in i-k-j order.
 
-    To build: the i-k-j loops of ``_reordered_ikj`` restricted to one block:
-    i over ``range(row_start, row_stop)``, p over
-    ``range(inner_start, inner_stop)``, j over all columns.  Accumulate into
-    ``out`` (``+=``): the caller adds the blocks of the inner dimension one
-    after another.  Take ``out[i]`` and ``b[p]`` as row views before the j
-    loop, and let j run from 0: Numba lets negative indices count from the
-    end, and only a loop that starts at 0 lets it prove j >= 0, drop that
-    check and vectorize.
+    The i-k-j loops of ``_reordered_ikj`` restricted to one block: i over
+    ``range(row_start, row_stop)``, p over ``range(inner_start, inner_stop)``,
+    j over all columns.  It accumulates into ``out`` (``+=``) because the
+    caller adds the blocks of the inner dimension one after another.  The
+    rows ``out[i]`` and ``b[p]`` are taken as views before the j loop, and j
+    runs from 0: Numba lets negative indices count from the end, and only a
+    loop that starts at 0 lets it prove j >= 0, drop that check and vectorize.
 
     Worked example: with rows 0..2 and inner 0..2 of 4 x 4 matrices, the
     call adds ``a[0:2, 0:2] @ b[0:2, :]`` to ``out[0:2, :]``.
@@ -239,10 +249,7 @@ def _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop):
         for p in range(inner_start, inner_stop):
             a_ip = a[i, p]
             b_row = b[p]
-            # j runs from 0: Numba lets negative indices count from the end, and
-            # only a loop that starts at 0 lets the compiler prove j >= 0, drop
-            # that check and vectorize.
-            for j in range(columns):
+            for j in range(columns):  # from 0: see the docstring
                 out_row[j] += a_ip * b_row[j]
     # END SOLUTION
 
@@ -251,12 +258,12 @@ def _multiply_block(a, b, out, row_start, row_stop, inner_start, inner_stop):
 def _tiled(a, b, tile_size):
     """out = a @ b, one (row tile, inner tile) block at a time.
 
-    To build: two loops over tile starts, ``range(0, rows, tile_size)`` for
-    the rows of a and ``range(0, inner, tile_size)`` for the inner
-    dimension; the stop of each tile is its start plus ``tile_size``, clipped
-    to the matrix (the last tile may be partial).  Each block is one call of
-    ``_multiply_block``.  Row tiles outside, inner tiles inside: a row tile
-    of out is finished before the next one starts.
+    Two loops over tile starts, ``range(0, rows, tile_size)`` over the rows
+    of a and ``range(0, inner, tile_size)`` over the inner dimension; each
+    tile stops at its start plus ``tile_size``, clipped to the matrix (the
+    last tile may be partial).  Each block is one call of
+    ``_multiply_block``.  Row tiles are the outer loop and inner tiles the
+    inner one, so a row tile of out is finished before the next one starts.
 
     Worked example: rows = 5, tile_size = 2 gives the row tiles [0, 2),
     [2, 4) and [4, 5).
@@ -290,13 +297,13 @@ def matmul_tiled(a: np.ndarray, b: np.ndarray, tile_size: int = DEFAULT_TILE_SIZ
 def _parallel_tiled(a, b, tile_size):
     """``_tiled`` with its row-tile loop spread over threads.
 
-    To build: count the row tiles (rounding up), and loop over tile
-    *numbers* with ``prange`` (prange wants a plain count, not a stepped
-    range); tile t covers rows ``[t * tile_size, (t + 1) * tile_size)``,
-    clipped.  Inside, the inner-tile loop and ``_multiply_block`` exactly as
-    in ``_tiled``.  Each thread then writes only its own rows of out.
-    Finish ``_multiply_block`` first: an exception raised inside a
-    ``prange`` loop does not reach the caller intact.
+    ``prange`` wants a plain count, not a stepped range, so the loop runs
+    over tile *numbers*: the row tiles are counted rounding up, and tile t
+    covers rows ``[t * tile_size, (t + 1) * tile_size)``, clipped.  Inside,
+    the inner-tile loop and ``_multiply_block`` are exactly as in ``_tiled``.
+    An exception raised inside a ``prange`` loop does not reach the caller
+    intact, so a bug in ``_multiply_block`` shows itself more clearly
+    through ``_tiled``.
 
     Worked example: rows = 5, tile_size = 2: three tiles (numbers 0, 1, 2).
     """

@@ -14,6 +14,10 @@ to the calling Python thread and cannot exceed the pool size fixed when Numba
 starts (the environment variable ``NUMBA_NUM_THREADS``, by default the number
 of cores).  numpy's BLAS threads are separate and are not affected.
 
+Numba starts its pool at the first parallel kernel or the first call of
+either function, and reads the OpenMP environment then, once: settings such
+as ``process.py``'s wait policy must come before.
+
 Numba is imported inside the functions, not at the top of the file: importing
 this module stays free, as the kernels layer promises.
 """

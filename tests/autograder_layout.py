@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tinytorch.labs.autograder import build_autograder
+from tinytorch.app.labs.autograder import build_autograder
 
 
 def autograder_layout(root: Path, lab: int, base: Path) -> Path:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.labs.regions import find_regions
-from tinytorch.labs.release import release
+from tinytorch.app.labs.regions import find_regions
+from tinytorch.app.labs.release import release
 
 from autograder_layout import autograder_layout, run_autograder
 
@@ -139,7 +139,7 @@ def test_replacing_the_recorder_scores_nothing(layout, stubbed, tmp_path):
                     event.update(outcome="passed", completed=True, message="")
                 _write(self, **event)
             _main.Recorder.write = _forged
-        from tinytorch.labs import expect as _expect
+        from tinytorch.app.labs import expect as _expect
         _expect.value = lambda *args, **kwargs: None
     """})
     assert_grader_result(run_autograder(layout, submission), 0)

@@ -5,13 +5,13 @@ import sys
 import numpy as np
 
 import tinytorch
-from tinytorch.cli import build_parser
-from tinytorch.demo import train_digits
+from tinytorch.app.cli import build_parser
+from tinytorch.app.demo import train_digits
 from tinytorch.models import digits_mlp
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "tinytorch.cli", *args],
+    return subprocess.run([sys.executable, "-m", "tinytorch.app.cli", *args],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -1,13 +1,13 @@
-"""Checks as data (tinytorch.labs.checks), the tests' API (expect) and the verdict."""
+"""Checks as data (tinytorch.app.labs.checks), the tests' API (expect) and the verdict."""
 import json
 
 import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.labs import checks, expect
-from tinytorch.labs.sandbox import _read_events
-from tinytorch.labs.verdict import judge_test
+from tinytorch.app.labs import checks, expect
+from tinytorch.app.labs.sandbox import _read_events
+from tinytorch.app.labs.verdict import judge_test
 
 
 def roundtrip(value):
@@ -217,10 +217,10 @@ def test_lab_verify_reports_a_mutant_that_no_test_catches(monkeypatch):
     """A "mutant" that is the solution itself passes every test: verify must say so."""
     from pathlib import Path
 
-    from tinytorch.labs import verify as verifying
-    from tinytorch.labs.mutation import Mutant, mutated_source
-    from tinytorch.labs.regions import find_regions
-    from tinytorch.labs.registry import get_lab
+    from tinytorch.app.labs import verify as verifying
+    from tinytorch.app.labs.mutation import Mutant, mutated_source
+    from tinytorch.app.labs.regions import find_regions
+    from tinytorch.app.labs.registry import get_lab
 
     root = Path(__file__).resolve().parent.parent
     region = find_regions(root, {1})[Path("tinytorch/ops/arithmetic.py")][0]

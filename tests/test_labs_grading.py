@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytorch.labs import commands
-from tinytorch.labs import grade as grading
-from tinytorch.labs.manifest import collect_graded_tests, graded_tests, read_manifest, write_manifest
-from tinytorch.labs.registry import LABS, MANIFEST_FILE, get_lab, selects
-from tinytorch.labs.runner import first_line
+from tinytorch.app.labs import commands
+from tinytorch.app.labs import grade as grading
+from tinytorch.app.labs.manifest import collect_graded_tests, graded_tests, read_manifest, write_manifest
+from tinytorch.app.labs.registry import LABS, MANIFEST_FILE, get_lab, selects
+from tinytorch.app.labs.runner import first_line
 
 from autograder_layout import autograder_layout, run_autograder
 

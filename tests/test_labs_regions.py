@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.labs.regions import RegionError, find_regions, parse_hints, parse_source, stub_source
+from tinytorch.app.labs.regions import RegionError, find_regions, parse_hints, parse_source, stub_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.labs import grade as grading
-from tinytorch.labs.autograder import build_autograder
-from tinytorch.labs.regions import find_regions
-from tinytorch.labs.registry import get_lab
-from tinytorch.labs.release import (
+from tinytorch.app.labs import grade as grading
+from tinytorch.app.labs.autograder import build_autograder
+from tinytorch.app.labs.regions import find_regions
+from tinytorch.app.labs.registry import get_lab
+from tinytorch.app.labs.release import (
     ReleaseError, common_lines, hidden_test_lines, is_trivial, meaningful_tokens, release,
     scan_release, solution_lines)
 
@@ -207,7 +207,7 @@ def test_the_student_readme_is_for_students(student):
 def test_the_release_installs_as_the_readme_says_and_imports(student):
     assert 'pip install -e ".[dev]"' in (student / "README.md").read_text(encoding="utf-8")
     assert (student / "setup.py").is_file()
-    runner = student / "tinytorch" / "labs" / "runner.py"
+    runner = student / "tinytorch" / "app" / "labs" / "runner.py"
     where = subprocess.run([sys.executable, str(runner), "--root", str(student), "--map-imports",
                             "--where"], cwd=student, capture_output=True, text=True, check=True)
     origins = json.loads(where.stdout)
@@ -317,7 +317,7 @@ def test_an_infinite_loop_or_a_crash_costs_only_its_own_test(tmp_path):
         "def test_loops():\n    while True:\n        pass\n\n"
         "def test_crashes():\n    os._exit(3)\n\n"
         "def test_fine():\n    assert 1 + 1 == 2\n")
-    from tinytorch.labs.sandbox import run_tests
+    from tinytorch.app.labs.sandbox import run_tests
 
     run = run_tests(tree, ["tests/test_misbehaving.py"], timeout=2, map_imports=True)
     outcomes = {nodeid.split("::")[1]: run.outcome(nodeid) for nodeid in run.collected}

@@ -2,8 +2,8 @@
 import subprocess
 from pathlib import Path
 
-from tinytorch.labs.registry import Lab, visible
-from tinytorch.labs.verify import verify
+from tinytorch.app.labs.registry import Lab, visible
+from tinytorch.app.labs.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 

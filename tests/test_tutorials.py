@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from tinytorch.labs.regions import _enclosing_scopes, find_regions
-from tinytorch.labs.registry import LABS, Lab, visible
-from tinytorch.labs.verify import verify
+from tinytorch.app.labs.regions import _enclosing_scopes, find_regions
+from tinytorch.app.labs.registry import LABS, Lab, visible
+from tinytorch.app.labs.verify import verify
 
 ROOT = pathlib.Path(__file__).parent.parent
 TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))

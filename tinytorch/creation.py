@@ -14,10 +14,16 @@ import numpy as np
 
 from tinytorch.device import check_cpu
 from tinytorch.random import Generator, numpy_generator
-from tinytorch.ops.shape import _sizes
 from tinytorch.tensor import Tensor
 
 DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def _sizes(shape: Sequence[Any]) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(size) for size in shape)
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:

@@ -23,7 +23,7 @@
 import numpy as np
 
 import tinytorch
-from tinytorch.labs.notebook import print_solution_regions
+from tinytorch.app.labs.notebook import print_solution_regions
 from tinytorch.ops.arithmetic import unbroadcast
 
 tinytorch.manual_seed(0)

@@ -44,7 +44,7 @@ import tinytorch
 from tinytorch.autograd import gradcheck
 from tinytorch.autograd.engine import topological_order
 from tinytorch.autograd.function import Function
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 
 tinytorch.manual_seed(0)
 

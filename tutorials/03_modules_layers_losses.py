@@ -35,7 +35,7 @@ import numpy as np
 
 import tinytorch
 from tinytorch import nn
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.nn import functional as F
 
 

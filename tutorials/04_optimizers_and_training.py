@@ -41,7 +41,7 @@ import numpy as np
 import tinytorch
 from tinytorch import nn, optim
 from tinytorch.datasets import load_digits
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.models import digits_mlp
 from tinytorch.training import evaluate, train_epoch
 

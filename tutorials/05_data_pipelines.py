@@ -37,7 +37,7 @@ import tinytorch
 import time
 from tinytorch import nn, optim
 from tinytorch.datasets.digits import Digits
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.models import digits_mlp
 from tinytorch.training import evaluate, train_epoch
 from tinytorch.utils.data import DataLoader, Dataset, TensorDataset

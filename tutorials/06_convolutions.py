@@ -47,7 +47,7 @@ from tinytorch import nn, optim
 from tinytorch.autograd import gradcheck
 from tinytorch.datasets import load_digits
 from tinytorch.kernels.conv2d import conv2d_forward_reference, im2col, output_size
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.models import digits_cnn, digits_mlp
 from tinytorch.nn import functional as F
 from tinytorch.training import evaluate, train_epoch

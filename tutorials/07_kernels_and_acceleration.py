@@ -47,7 +47,7 @@ import tinytorch
 import time
 import numba
 from tinytorch.kernels import gemm
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.labs.notebook import print_solution_regions, show
 
 
 # %% [markdown]

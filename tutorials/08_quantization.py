@@ -55,9 +55,9 @@ import numpy as np
 import tinytorch
 from tinytorch import nn, optim, quant
 from tinytorch.datasets import load_digits
-from tinytorch.demo import train_digits
-from tinytorch.labs.notebook import print_solution_regions, show
-from tinytorch.quant.observers import HistogramObserver, MinMaxObserver, activation_qparams
+from tinytorch.app.demo import train_digits
+from tinytorch.app.labs.notebook import print_solution_regions, show
+from tinytorch.quant.observers import MinMaxObserver, PercentileObserver, activation_qparams
 from tinytorch.quant.report import quantization_report
 from tinytorch.training import train_epoch
 from tinytorch.utils.data import DataLoader, TensorDataset
@@ -114,8 +114,8 @@ print(report)
 # %% [markdown]
 # ## 3. Where do the activation ranges come from?
 #
-# The min/max observer keeps the extremes it has seen; the histogram observer keeps the
-# range that holds 99.99% of the values. Here is the first conv layer's output over the
+# The min/max observer keeps the extremes it has seen; the percentile observer keeps the
+# range that holds 99.9% of the values. Here is the first conv layer's output over the
 # calibration data, with both ranges marked.
 
 # %%
@@ -128,7 +128,7 @@ with tinytorch.no_grad():
         if index == 9:
             break
 values = np.concatenate(first_conv_outputs)
-observers = {"min/max": MinMaxObserver(), "histogram 99.9%": HistogramObserver(percentile=99.9)}
+observers = {"min/max": MinMaxObserver(), "percentile 99.9%": PercentileObserver(percentile=99.9)}
 for observer in observers.values():
     observer.observe(values)
 figure, axis = plt.subplots(figsize=(7, 3))

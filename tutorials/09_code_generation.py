@@ -50,10 +50,10 @@ from tinytorch.codegen.example_graphs import GraphBuilder, random_architecture
 from tinytorch.codegen.memory_planner import (Buffer, _place_greedy, graph_buffers, lower_bound,
                                               plan_arena, plan_graph)
 from tinytorch.datasets import load_digits
-from tinytorch.demo import train_digits
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.demo import train_digits
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.quant import Int8Interpreter
-from tinytorch.quant.workflow import quantize_digits_model
+from tinytorch.app.quantize import quantize_digits_model
 
 
 # %% [markdown]

@@ -49,10 +49,10 @@ from tinytorch.codegen.elf_report import BudgetError, check_budget, read_elf_rep
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM, _instruction_count
 from tinytorch.datasets import load_digits
-from tinytorch.demo import train_digits
-from tinytorch.labs.notebook import print_solution_regions, show
+from tinytorch.app.demo import train_digits
+from tinytorch.app.labs.notebook import print_solution_regions, show
 from tinytorch.quant import Int8Interpreter
-from tinytorch.quant.workflow import quantize_digits_model
+from tinytorch.app.quantize import quantize_digits_model
 
 
 # %% [markdown]

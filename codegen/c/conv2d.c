@@ -9,11 +9,21 @@
  * nothing.  Output channel o belongs to group o / (out / groups) and reads
  * that group's slice of input channels, as in PyTorch.
  *
+ * The sum of products in acc cannot overflow.  The code generator refuses a
+ * layer with more than MAX_PATCH = 66,000 products per output, and each
+ * product is at most 127 * 255 in size, so no partial sum, in any order,
+ * exceeds 2,137,410,000 < 2^31 - 1 (codegen/accumulator_bounds.py): the
+ * MAX_PATCH bound makes int32 accumulator overflow impossible.  Signed
+ * overflow is undefined behaviour in C, so "it wraps" is never the argument.
+ * Only the bias, which may be any int32, is added with tt_wrapping_add, in
+ * unsigned arithmetic, which wraps by definition as the reference does.
+ *
  * On a Cortex-M4/M7 an ungrouped convolution takes the DSP path instead: two
  * receptive fields at a time are copied, minus the zero point, into int16
  * columns (im2col), and tt_matmul_dsp multiplies them by two filters at once
- * with SMLAD, two multiply-adds per instruction.  Sums modulo 2^32 do not
- * depend on their order, so both paths give the same bytes.
+ * with SMLAD, two multiply-adds per instruction, starting from the bias.
+ * SMLAD adds modulo 2^32, and a sum modulo 2^32 does not depend on the order
+ * of its terms, so both paths give the same bytes.
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"

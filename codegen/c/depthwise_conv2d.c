@@ -25,6 +25,12 @@
  * accumulator small: nine products per output leave the requantization as
  * the larger cost, and with that proof it shrinks from about 35 instructions
  * to 5 (requantize.h, tt_requantize_bounded).
+ *
+ * Neither accumulator can overflow int32, which is what keeps acc += defined
+ * C.  tt_depthwise_conv2d sums only the products, kh * kw of them, within the
+ * MAX_PATCH bound of conv2d.c, and adds the bias with tt_wrapping_add.
+ * tt_depthwise_conv2d_bounded starts at the bias: the emitter's proof
+ * (codegen/accumulator_bounds.py) bounds every partial sum well inside int32.
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"

@@ -3,6 +3,9 @@
  *   acc[o] = bias[o] + sum_i weight[o][i] * (input[i] - input_zero_point)
  *   output[o] = requantize(acc[o])
  *
+ * As in conv2d.c, the sum of products cannot overflow int32 (the code
+ * generator's MAX_PATCH bound); the bias is added with tt_wrapping_add.
+ *
  * A fully connected layer is a 1x1 convolution of a 1x1 image, so the DSP
  * path is the convolution's: the input is widened once to int16 minus its zero
  * point (in the order SXTB16 unpacks weights), then tt_matmul_dsp takes two

@@ -14,11 +14,13 @@
  *
  * tt_matmul_dsp computes two filters against two columns at a time: each
  * weight word feeds two columns and each column word two filters, which
- * halves the loads per multiply-add (one column: two filters at a time).  The accumulators start at the bias;
- * SMLAD wraps modulo 2^32 like the reference's int32 sums, so the order of
- * the additions changes nothing.  Then each accumulator is requantized exactly
- * as on the reference path, in one loop, so the requantization code is
- * inlined once.
+ * halves the loads per multiply-add (one column: two filters at a time).
+ * The accumulators start at the bias.  SMLAD adds modulo 2^32, an instruction
+ * with a defined result, not C's signed +; the reference adds the bias modulo
+ * 2^32 too (tt_wrapping_add), and a sum modulo 2^32 does not depend on the
+ * order of its terms, so the sums are the reference's.  Then each accumulator
+ * is requantized exactly as on the reference path, in one loop, so the
+ * requantization code is inlined once.
  *
  * Compiled only where the compiler defines __ARM_FEATURE_DSP; the intrinsics
  * come from the compiler's own <arm_acle.h>.

@@ -6,10 +6,10 @@
  * helpers apply it with integer multiplies, adds and shifts, exactly as
  * TFLite does (tinytorch/kernels/int8/requantize.py explains the math):
  *
- *   double rounding (TFLite Micro, CMSIS-NN):
+ *   double rounding (TFLite's default; TFLite Micro, CMSIS-NN):
  *       high = round(x * 2^max(shift, 0) * multiplier / 2^31)   ties up
  *       result = round(high / 2^max(-shift, 0))                  ties away from 0
- *   single rounding (LiteRT):
+ *   single rounding (TFLite built with TFLITE_SINGLE_ROUNDING):
  *       result = (x * multiplier + 2^(30 - shift)) >> (31 - shift)  in 64 bits
  *
  * Signed overflow is undefined behaviour in C, while the Python reference
@@ -92,7 +92,7 @@ TT_INLINE int8_t tt_requantize(int32_t accumulator, int32_t multiplier, int32_t 
  * accumulator that is known to be small.
  *
  * A layer's generated code may call a kernel that uses this form only after
- * the emitter (codegen/emitter.py) has proven, from the layer's weights,
+ * the code generator (codegen/accumulator_bounds.py) has proven, from the layer's weights,
  * biases and zero points, that every accumulator x of a channel satisfies
  * |x * 2^max(shift, 0)| < 2^30 and that nothing below overflows.  Then, with
  * left_shift = max(shift, 0) + 1 and right = max(-shift, 0):

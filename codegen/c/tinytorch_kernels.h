@@ -38,7 +38,8 @@ typedef struct {
     int32_t output_zero_point;
     int32_t act_min;          /* the output clamp: a fused ReLU / ReLU6, or [-128, 127] */
     int32_t act_max;
-    int32_t single_rounding;  /* 0: double rounding (TFLite Micro, CMSIS-NN); 1: single (LiteRT) */
+    int32_t single_rounding;  /* 0: double rounding, TFLite's default (and CMSIS-NN's);
+                               * 1: single, TFLite's TFLITE_SINGLE_ROUNDING build */
 } tt_quantization;
 
 /* The geometry of a sliding window, shared by convolution and pooling.
@@ -52,9 +53,10 @@ typedef struct {
     int32_t pad_top, pad_left;
 } tt_window;
 
-/* Convolution; weight [out][kh][kw][in / groups].  scratch: int16 room for
- * two receptive fields (2 * kh * kw * in) on the DSP path, unused (may be 0)
- * otherwise. */
+/* Convolution; weight [out][kh][kw][in / groups].  scratch: two receptive
+ * fields for the DSP path (which runs when groups == 1), 2 * kh * kw *
+ * (in / groups) int16 values; unused (may be 0) otherwise.  The code generator
+ * sizes it by the same formula (codegen/c_kernels.py). */
 void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
                const int8_t *input, const int8_t *weight, const int32_t *bias,
                const int32_t *multiplier, const int32_t *shift, int8_t *output,
@@ -85,8 +87,9 @@ void tt_depthwise_conv2d_bounded(const tt_window *window, const tt_quantization 
                                  const int8_t *input, const int8_t *weight,
                                  const tt_channel_rescale *rescale, int8_t *output);
 
-/* Fully connected; weight [out][in].  scratch: int16 room for `in` values on
- * the DSP path, unused (may be 0) otherwise. */
+/* Fully connected; weight [out][in].  scratch: the input widened for the DSP
+ * path, `in` int16 values; unused (may be 0) otherwise.  The code generator
+ * sizes it by the same formula (codegen/c_kernels.py). */
 void tt_fully_connected(int32_t in_features, int32_t out_features,
                         const tt_quantization *quantization, const int8_t *input,
                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,

@@ -6,20 +6,23 @@ parameters (zero points, per-channel multipliers and shifts, the activation
 clamp), so parameters read from a .tflite file or computed by
 ``tinytorch.quant`` can be passed straight in.  Read the files in this order:
 
-1. ``requantize.py``       real multipliers as (int32, shift); the integer rescale
-2. ``fully_connected.py``  the simplest layer: a dot product, then requantize
-3. ``conv2d.py``           the same over sliding windows; groups and depthwise
-4. ``pooling.py``          max and average pooling, no requantization needed
-5. ``add.py``              adding two tensors that have different scales
+1. ``affine.py``           real = scale * (q - zero_point); the one rounding rule
+2. ``requantize.py``       real multipliers as (int32, shift); the integer rescale
+3. ``fully_connected.py``  the simplest layer: a dot product, then requantize
+4. ``conv2d.py``           the same over sliding windows; groups and depthwise
+5. ``pooling.py``          max and average pooling, no requantization needed
+6. ``add.py``              adding two tensors that have different scales
 
 Importing compiles nothing; Numba compiles each kernel on its first call (and
 caches it on disk).
 """
 from .add import add, add_parameters
+from .affine import dequantize, quantize, round_half_away_from_zero
 from .conv2d import conv2d
 from .fully_connected import fully_connected
 from .pooling import avg_pool2d, max_pool2d
 from .requantize import multiply_by_quantized_multiplier, quantize_multiplier
 
-__all__ = ["add", "add_parameters", "avg_pool2d", "conv2d", "fully_connected", "max_pool2d",
-           "multiply_by_quantized_multiplier", "quantize_multiplier"]
+__all__ = ["add", "add_parameters", "avg_pool2d", "conv2d", "dequantize", "fully_connected",
+           "max_pool2d", "multiply_by_quantized_multiplier", "quantize", "quantize_multiplier",
+           "round_half_away_from_zero"]

@@ -23,9 +23,10 @@ it in four integer steps, all reproduced here:
 
 All three multipliers are below one, so every shift is <= 0 (TFLite's
 ``MultiplyByQuantizedMultiplierSmallerThanOneExp``); with double rounding
-that is SaturatingRoundingDoublingHighMul then RoundingDivideByPOT, with single
-rounding it is LiteRT's one-step rounding, the same functions as every other
-kernel (``requantize.py``).
+that is SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (TFLite's
+default build), with single rounding the one-step rounding of TFLite's opt-in
+``TFLITE_SINGLE_ROUNDING`` build, the same functions as every other kernel
+(``requantize.py``).
 
 ``add_parameters`` computes the three (multiplier, shift) pairs from the
 scales exactly as TFLite's ADD prepare step does, including its float32
@@ -35,20 +36,84 @@ Where it sits
 -------------
 The int8 interpreter uses it for residual additions; the generated C must
 match it byte for byte.  Inputs broadcast like numpy arrays (TFLite's
-broadcasting ADD gives the same values element by element).  The kernel is a
-single flat loop; ``NUMBA_DISABLE_JIT=1`` runs it as plain Python.
+broadcasting ADD gives the same values element by element).  The file opens
+with the plain version, TFLite's code in Python ints (the tests' oracle);
+then the kernel, a single flat loop compiled by Numba (``NUMBA_DISABLE_JIT=1``
+runs it as plain Python).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .requantize import (as_int32_values, check_activation_range, check_int8_array,
-                         check_rounding, check_zero_point,
-                         multiply_by_quantized_multiplier_scalar, quantize_multiplier,
-                         requantize, wrap_to_int32)
+from .checks import (as_int32_values, check_activation_range, check_int8_array, check_rounding,
+                     check_zero_point)
+from .requantize import (multiply_by_quantized_multiplier_scalar, quantize_multiplier,
+                         reference_multiply_by_quantized_multiplier,
+                         reference_quantize_multiplier, requantize, to_int32, wrap_to_int32)
 
 OP = "int8 add"
+
+
+# --- The plain version: TFLite's ADD, in Python ints --------------------------
+# TFLite Micro's ``add_common.cc`` (CalculateOpDataAdd, the parameters) and
+# ``reference/integer_ops/add.h`` (AddFunc), in the C++'s shape.  It runs on
+# requantize.py's plain arithmetic and shares nothing with the fast version
+# below, so that the tests comparing the two cannot miss a bug both would have.
+
+def reference_add_parameters(a_scale: float, b_scale: float, output_scale: float,
+                             left_shift: int = 20,
+                             single_rounding: bool = False) -> dict[str, int]:
+    """CalculateOpDataAdd: scales are float32 in a TfLiteTensor, the arithmetic is double."""
+    s1, s2, so = (np.float32(s) for s in (a_scale, b_scale, output_scale))
+    twice_max_input_scale = 2 * float(max(s1, s2))
+    real_input1_multiplier = float(s1) / twice_max_input_scale
+    real_input2_multiplier = float(s2) / twice_max_input_scale
+    real_output_multiplier = twice_max_input_scale / ((1 << left_shift) * float(so))
+    result = {"left_shift": left_shift}
+    for name, real in (("a", real_input1_multiplier), ("b", real_input2_multiplier),
+                       ("output", real_output_multiplier)):
+        assert 0 < real < 1  # QuantizeMultiplierSmallerThanOneExp
+        multiplier, shift = reference_quantize_multiplier(real, single_rounding)
+        assert shift <= 0
+        result[f"{name}_multiplier"], result[f"{name}_shift"] = multiplier, shift
+    return result
+
+
+def _add_func(x, y, input1_offset, input1_multiplier, input1_shift, input2_offset,
+              input2_multiplier, input2_shift, output_offset, output_multiplier, output_shift,
+              act_min, act_max, left_shift, single_rounding):
+    input1_val = input1_offset + x
+    input2_val = input2_offset + y
+    shifted_input1_val = to_int32(input1_val * (1 << left_shift))
+    shifted_input2_val = to_int32(input2_val * (1 << left_shift))
+    scaled_input1_val = reference_multiply_by_quantized_multiplier(
+        shifted_input1_val, input1_multiplier, input1_shift, single_rounding)
+    scaled_input2_val = reference_multiply_by_quantized_multiplier(
+        shifted_input2_val, input2_multiplier, input2_shift, single_rounding)
+    raw_sum = to_int32(scaled_input1_val + scaled_input2_val)
+    raw_output = to_int32(reference_multiply_by_quantized_multiplier(
+        raw_sum, output_multiplier, output_shift, single_rounding) + output_offset)
+    return min(act_max, max(act_min, raw_output))
+
+
+def reference_add(a: np.ndarray, b: np.ndarray, a_zero_point: int, a_multiplier: int,
+                  a_shift: int, b_zero_point: int, b_multiplier: int, b_shift: int,
+                  output_zero_point: int, output_multiplier: int, output_shift: int,
+                  act_min: int = -128, act_max: int = 127, left_shift: int = 20,
+                  single_rounding: bool = False) -> np.ndarray:
+    """The plain ``add``: one AddFunc per element of the broadcast shape, nothing checked."""
+    a, b = np.broadcast_arrays(a, b)
+    out = np.zeros(a.shape, dtype=np.int8)
+    for index in np.ndindex(a.shape):
+        out[index] = _add_func(int(a[index]), int(b[index]), -a_zero_point, a_multiplier,
+                               a_shift, -b_zero_point, b_multiplier, b_shift, output_zero_point,
+                               output_multiplier, output_shift, act_min, act_max, left_shift,
+                               single_rounding)
+    return out
+
+
+# --- The fast version ----------------------------------------------------------
 
 
 def add_parameters(a_scale: float, b_scale: float, output_scale: float,

@@ -32,54 +32,52 @@ order as TFLite's depthwise filter ``[1, kh, kw, in * m]``.
 Padding is ``(top, bottom, left, right)`` so that TFLite's SAME padding, which
 puts the odd pixel at the bottom and right, is expressible.
 
-How it is computed
-------------------
-The public ``conv2d`` validates its arguments and picks one of two
-strategies.  Both read the input minus its zero point, so a padded position
-contributes nothing and the loops need no bounds tests.
+The plain version
+-----------------
+``reference_conv2d`` below is the whole computation as loops, one output
+value at a time: TFLite's ConvPerChannel and DepthwiseConvPerChannel
+(``reference/integer_ops/conv.h`` and ``depthwise_conv.h``) written out in
+Python ints, in the C++'s own shape (``input_offset = -zero_point``, padded
+positions skipped, depthwise filters in TFLite's ``[1, kh, kw, in * m]``
+layout).  It is the definition, and the oracle the tests compare the fast
+version with; at about a microsecond per multiply-add it is too slow for
+anything else.
 
-* Stride 1, any groups (``_planar_conv2d``, the common case): one output
-  channel at a time, over every output position of the batch at once.  Each
-  input channel is laid out as one flat plane with shared zero padding, in
-  which every output finds tap ``(ky, kx)`` of its window at the same
-  distance from its own position.  So each tap is one long loop ``acc[q] +=
-  weight * plane[q + distance]`` over all positions, which compiles to SIMD
-  code however few taps the filter has (a 3x3 filter on one channel has 9, far
-  too few for a fast dot product).  Requantization then runs over the same
-  long loop with the channel's multiplier and shift turned into constants
-  once (``channel_constants`` in ``requantize.py``), and a last loop copies
-  the outputs into NHWC order.  The layout is explained above the kernel.
-* Other strides, one output row at a time: ordinary and grouped convolution
-  (``_conv2d_row``) gather each receptive field into a ``patch`` (one row of
-  im2col, in the weight's ``(ky, kx, channel)`` order) and take one dot
-  product per filter; depthwise convolution (``_depthwise_conv2d_row``)
-  accumulates all channels at once, the innermost loop running across
-  contiguous channels (a depth multiplier ``m`` becomes an ordinary depthwise
-  pass over the input with each channel repeated ``m`` times).  Each row fills
-  a row of accumulators, then requantizes them in a separate loop
-  (``_requantize_row``).
+The fast version
+----------------
+``conv2d`` checks its arguments, then hands the work to ``conv2d_fast.py``:
+for stride 1, one output channel at a time over flat zero-padded planes
+(``conv2d_by_planes``); for other strides, one output row at a time
+(``conv2d_by_rows``).  The same bytes, thousands of times faster.
 
-Large convolutions run in parallel (``prange`` over output channels or rows,
-each iteration with its own scratch, so threads never write to the same
-memory); small ones run in a plain loop, where starting threads would cost
-more than it saves.  The C's int32 accumulator wraps on overflow; the kernels
-accumulate in int32 too, or in 64 bits and wrap once at the end, which gives
-the same number, since sums mod 2**32 do not depend on the order of the
-terms.  ``NUMBA_DISABLE_JIT=1`` runs all of it as plain Python.
+The int32 accumulator
+---------------------
+In C a signed int32 that overflows is undefined behaviour, not a wrap, so the
+generated C must never overflow, and it cannot: the code generator refuses a
+layer with more than ``MAX_PATCH`` (66,000, ``codegen/emitter.py``) products
+per output, and with weights in [-127, 127] and ``x - zero_point`` in
+[-255, 255] each product is at most 127 * 255, so 66,000 of them stay below
+2**31.  The Python kernels accept any size and give what a two's-complement
+machine gives: the plain version wraps (``to_int32``) after every add, the
+fast one accumulates in int32 or in 64 bits wrapped once at the end, the same
+number, since sums mod 2**32 do not depend on the order of the terms.  Under
+that bound no accumulation wraps at all.  The bias, which may be any int32,
+is another matter: it is added with a wrapping add everywhere (``to_int32``
+here, unsigned arithmetic in the C, which wraps by definition).
 
 Where it sits
 -------------
-``tinytorch.quant``'s int8 interpreter calls this for ``nn.Conv2d``; the C that
-``tinytorch.codegen`` emits must match it byte for byte.  ``pooling.py``
-reuses the window geometry helpers defined here.
+``tinytorch.quant``'s int8 interpreter calls ``conv2d`` for ``nn.Conv2d``;
+the C that ``tinytorch.codegen`` emits must match it byte for byte.
+``pooling.py`` reuses the window geometry helpers defined here.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
-from .requantize import (channel_constants, check_int8_array, check_layer_parameters,
-                         check_rounding, requantize, requantize_with_constants, wrap_to_int32)
+from .checks import check_int8_array, check_layer_parameters, check_rounding
+from .conv2d_fast import conv2d_by_planes, conv2d_by_rows
+from .requantize import reference_multiply_by_quantized_multiplier, to_int32
 
 OP = "int8 conv2d"
 
@@ -118,321 +116,133 @@ def output_size(op: str, size: int, pad_before: int, pad_after: int, kernel: int
     return (padded - span) // stride + 1
 
 
-# --- The kernels -----------------------------------------------------------
-# Both row functions read an input already padded with the zero point, so the
-# loops have no bounds tests: a padded position contributes
-# weight * (zero point - zero point) = 0, exactly what TFLite's "skip positions
-# outside the image" gives.  Every index starts at 0 and only grows, which lets
-# Numba drop its negative-index checks and vectorize the innermost loops.
+# --- The plain version: TFLite's reference kernels, in Python ints ----------
+# Written apart from conv2d_fast.py and in another style (one output at a time,
+# padded positions skipped rather than filled, ``to_int32`` after every
+# int32 add), on requantize.py's plain arithmetic rather than the fast one:
+# the tests compare the two, and a shared helper would hide a shared bug.
+# Only ``output_size`` above is shared: arithmetic that the PyTorch
+# comparison in the tests checks on its own.
 
-PARALLEL_MIN_MACS = 1 << 21  # below ~2M multiply-adds, threads cost more than they save
-PLANES_FOR_STRIDE_1 = True  # False runs stride 1 on the row kernels too (the tests compare them)
-
-
-@njit(cache=True)
-def _requantize_row(accumulators, n, oy, bias, multiplier, shift, output_zero_point,
-                    activation_min, activation_max, single_rounding, out):
-    # Kept apart from the multiply-adds on purpose: in a loop of its own,
-    # requantization compiles to code about five times faster (measured) than
-    # the same arithmetic squeezed between dot products.
-    out_w, out_channels = accumulators.shape
-    for ox in range(out_w):
-        for o in range(out_channels):
-            total = wrap_to_int32(int(accumulators[ox, o]) + int(bias[o]))  # int32 add in C
-            out[n, oy, ox, o] = requantize(total, multiplier[o], shift[o], output_zero_point,
-                                           activation_min, activation_max, single_rounding)
-
-
-@njit(cache=True)
-def _conv2d_row(row, padded_input, input_zero_point, grouped_weight, kernel_h, kernel_w,
-                bias, multiplier, shift, output_zero_point, stride_h, stride_w, dilation_h,
-                dilation_w, activation_min, activation_max, single_rounding, out):
-    # padded_input: [N, padded H, padded W, C] int8
-    # grouped_weight: [groups, out_per_group, kh * kw * in_per_group] int32, which
-    #     is the weight [out, kh, kw, in_per_group] with each group's rows together.
-    _, padded_h, padded_w, channels = padded_input.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    groups, out_per_group, patch_size = grouped_weight.shape
-    in_per_group = channels // groups
-    flat_input = padded_input.reshape(padded_input.size)
-    n = row // out_h
-    oy = row % out_h
-
-    # Every receptive field has the same shape; only its corner moves.  So list
-    # once where its elements sit in the flattened input, relative to the
-    # corner, in the weight's (ky, kx, channel) order: one short loop over this
-    # table then replaces three nested ones for every output position.
-    window_offsets = np.empty(patch_size, dtype=np.int64)
-    k = 0
-    for ky in range(kernel_h):
-        for kx in range(kernel_w):
-            for ci in range(in_per_group):
-                window_offsets[k] = (ky * dilation_h * padded_w + kx * dilation_w) * channels + ci
-                k += 1
-
-    patch = np.empty(patch_size, dtype=np.int32)
-    accumulators = np.empty((out_w, groups * out_per_group), dtype=np.int32)
-    for ox in range(out_w):
-        for g in range(groups):
-            # One row of im2col: the receptive field minus the zero point,
-            # gathered once, then reused by every filter of the group.
-            corner = ((n * padded_h + oy * stride_h) * padded_w + ox * stride_w) * channels
-            corner += g * in_per_group
-            for k in range(patch_size):
-                patch[k] = int(flat_input[corner + window_offsets[k]]) - input_zero_point
-            for j in range(out_per_group):
-                # int(): 64-bit sums, compiled or not (in plain Python, numpy
-                # int32 scalars would overflow where the C's register wraps).
-                accumulator = 0
-                for k in range(patch_size):
-                    accumulator += int(grouped_weight[g, j, k]) * int(patch[k])
-                accumulators[ox, g * out_per_group + j] = wrap_to_int32(accumulator)
-    _requantize_row(accumulators, n, oy, bias, multiplier, shift, output_zero_point,
-                    activation_min, activation_max, single_rounding, out)
+def _conv_per_channel(x, weight, bias, input_zero_point, output_zero_point, multiplier, shift,
+                      stride, padding, dilation, act_min, act_max, single_rounding):
+    """ConvPerChannel with groups: weight [out, kh, kw, C / groups]."""
+    input_offset = -int(input_zero_point)
+    output_offset = int(output_zero_point)
+    stride_height, stride_width = stride
+    dilation_height_factor, dilation_width_factor = dilation
+    pad_height, pad_width = padding[0], padding[2]
+    batches, input_height, input_width, input_depth = x.shape
+    output_depth, filter_height, filter_width, filter_input_depth = weight.shape
+    groups = input_depth // filter_input_depth
+    assert input_depth % filter_input_depth == 0
+    filters_per_group = output_depth // groups
+    output_height = output_size(OP, input_height, padding[0], padding[1], filter_height,
+                                stride_height, dilation_height_factor)
+    output_width = output_size(OP, input_width, padding[2], padding[3], filter_width,
+                               stride_width, dilation_width_factor)
+    out = np.zeros((batches, output_height, output_width, output_depth), dtype=np.int8)
+    for batch in range(batches):
+        for out_y in range(output_height):
+            in_y_origin = out_y * stride_height - pad_height
+            for out_x in range(output_width):
+                in_x_origin = out_x * stride_width - pad_width
+                for out_channel in range(output_depth):
+                    group = out_channel // filters_per_group
+                    acc = 0
+                    for filter_y in range(filter_height):
+                        in_y = in_y_origin + dilation_height_factor * filter_y
+                        for filter_x in range(filter_width):
+                            in_x = in_x_origin + dilation_width_factor * filter_x
+                            is_point_inside_image = (0 <= in_x < input_width
+                                                     and 0 <= in_y < input_height)
+                            if not is_point_inside_image:
+                                continue
+                            for in_channel in range(filter_input_depth):
+                                input_val = int(x[batch, in_y, in_x,
+                                                  in_channel + group * filter_input_depth])
+                                filter_val = int(weight[out_channel, filter_y, filter_x,
+                                                        in_channel])
+                                acc = to_int32(acc + filter_val * (input_val + input_offset))
+                    if bias is not None:
+                        acc = to_int32(acc + int(bias[out_channel]))
+                    acc = reference_multiply_by_quantized_multiplier(
+                        acc, int(multiplier[out_channel]), int(shift[out_channel]),
+                        single_rounding)
+                    acc = to_int32(acc + output_offset)
+                    acc = max(acc, act_min)
+                    acc = min(acc, act_max)
+                    out[batch, out_y, out_x, out_channel] = acc
+    return out
 
 
-@njit(cache=True)
-def _depthwise_conv2d_row(row, padded_input, input_zero_point, depthwise_weight, bias,
-                          multiplier, shift, output_zero_point, stride_h, stride_w, dilation_h,
-                          dilation_w, activation_min, activation_max, single_rounding, out):
-    # padded_input: [N, padded H, padded W, out] int8: input channel c repeated
-    #     m times, so that output channel o reads padded_input[..., o].
-    # depthwise_weight: [kh, kw, out] int32, weight[o, ky, kx, 0] at [ky, kx, o]
-    kernel_h, kernel_w, out_channels = depthwise_weight.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    n = row // out_h
-    oy = row % out_h
-    accumulators = np.zeros((out_w, out_channels), dtype=np.int32)
-    for ox in range(out_w):
-        for ky in range(kernel_h):
-            iy = oy * stride_h + ky * dilation_h
-            for kx in range(kernel_w):
-                ix = ox * stride_w + kx * dilation_w
-                for o in range(out_channels):
-                    accumulators[ox, o] += int(depthwise_weight[ky, kx, o]) * (
-                        int(padded_input[n, iy, ix, o]) - input_zero_point)
-    _requantize_row(accumulators, n, oy, bias, multiplier, shift, output_zero_point,
-                    activation_min, activation_max, single_rounding, out)
+def _depthwise_conv_per_channel(x, filter_data, bias, input_zero_point, output_zero_point,
+                                multiplier, shift, stride, padding, dilation, act_min, act_max,
+                                single_rounding):
+    """DepthwiseConvPerChannel: filter_data in TFLite's layout [1, kh, kw, in * m]."""
+    input_offset = -int(input_zero_point)
+    output_offset = int(output_zero_point)
+    stride_height, stride_width = stride
+    dilation_height_factor, dilation_width_factor = dilation
+    pad_height, pad_width = padding[0], padding[2]
+    batches, input_height, input_width, input_depth = x.shape
+    _, filter_height, filter_width, output_depth = filter_data.shape
+    depth_multiplier = output_depth // input_depth
+    assert output_depth == input_depth * depth_multiplier
+    output_height = output_size(OP, input_height, padding[0], padding[1], filter_height,
+                                stride_height, dilation_height_factor)
+    output_width = output_size(OP, input_width, padding[2], padding[3], filter_width,
+                               stride_width, dilation_width_factor)
+    out = np.zeros((batches, output_height, output_width, output_depth), dtype=np.int8)
+    for batch in range(batches):
+        for out_y in range(output_height):
+            for out_x in range(output_width):
+                for in_channel in range(input_depth):
+                    for m in range(depth_multiplier):
+                        output_channel = m + in_channel * depth_multiplier
+                        in_x_origin = out_x * stride_width - pad_width
+                        in_y_origin = out_y * stride_height - pad_height
+                        acc = 0
+                        for filter_y in range(filter_height):
+                            for filter_x in range(filter_width):
+                                in_x = in_x_origin + dilation_width_factor * filter_x
+                                in_y = in_y_origin + dilation_height_factor * filter_y
+                                if 0 <= in_x < input_width and 0 <= in_y < input_height:
+                                    input_val = int(x[batch, in_y, in_x, in_channel])
+                                    filter_val = int(filter_data[0, filter_y, filter_x,
+                                                                 output_channel])
+                                    acc = to_int32(acc + filter_val * (input_val + input_offset))
+                        if bias is not None:
+                            acc = to_int32(acc + int(bias[output_channel]))
+                        acc = reference_multiply_by_quantized_multiplier(
+                            acc, int(multiplier[output_channel]), int(shift[output_channel]),
+                            single_rounding)
+                        acc = to_int32(acc + output_offset)
+                        acc = max(acc, act_min)
+                        acc = min(acc, act_max)
+                        out[batch, out_y, out_x, output_channel] = acc
+    return out
 
 
-# Two drivers per row function: threads for large convolutions, a plain loop
-# for small ones.  ``arguments`` ends with the output array.
+def reference_conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                     input_zero_point: int, output_zero_point: int, multiplier, shift,
+                     stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups: int = 1,
+                     act_min: int = -128, act_max: int = 127,
+                     single_rounding: bool = False) -> np.ndarray:
+    """The plain ``conv2d``: arguments as TFLite has them, nothing checked.
 
-@njit(cache=True)
-def _conv2d_rows(*arguments):
-    out = arguments[-1]
-    for row in range(out.shape[0] * out.shape[1]):
-        _conv2d_row(row, *arguments)
-
-
-@njit(cache=True, parallel=True)
-def _conv2d_rows_parallel(*arguments):
-    out = arguments[-1]
-    for row in prange(out.shape[0] * out.shape[1]):
-        _conv2d_row(row, *arguments)
-
-
-@njit(cache=True)
-def _depthwise_conv2d_rows(*arguments):
-    out = arguments[-1]
-    for row in range(out.shape[0] * out.shape[1]):
-        _depthwise_conv2d_row(row, *arguments)
-
-
-@njit(cache=True, parallel=True)
-def _depthwise_conv2d_rows_parallel(*arguments):
-    out = arguments[-1]
-    for row in prange(out.shape[0] * out.shape[1]):
-        _depthwise_conv2d_row(row, *arguments)
-
-
-# --- Stride 1: one output channel at a time, over all positions at once --
-# With stride 1 every output reads its window at the same distances from its
-# own position, which gives a second way to compute a convolution, much
-# faster when the filters are small (a 3x3 filter on one channel has 9 taps:
-# far too few for a fast dot product).
-#
-# Lay each input channel out as one flat *plane*: the images one after the
-# other, each row of W pixels followed by ``pad_w = max(left, right)`` zeros,
-# each image followed by ``pad_h = max(top, bottom)`` rows of zeros.  A row's
-# trailing zeros serve as the right padding of that row and the left padding
-# of the next one, and likewise between images, so the zeros are shared.
-# Number the outputs the same way: output (n, oy, ox) is position
-# ``q = n * image + oy * row + ox`` (``row = W + pad_w``, ``image = (H + pad_h)
-# * row``), and the real pixel (n, y, x) sits at ``origin + n * image + y * row
-# + x`` with ``origin = top * row + left``.  Then tap (ky, kx) of *every*
-# output is at the same distance ``ky * dilation_h * row + kx * dilation_w``
-# from q, and a window that sticks out of the image reads the shared zeros
-# (x - zero point, so zeros are exactly what TFLite's skipped positions add).
-# A whole output channel is then
-#
-#     acc[q] = bias + sum over taps of  weight[tap] * plane[q + distance[tap]]
-#
-# a few long loops over q, contiguous and identical for every element, which
-# the compiler turns into SIMD code.  The positions q that are not outputs
-# (those in the zero columns and rows) are computed too and thrown away:
-# with small images that costs less than skipping them.  Requantization runs
-# over the same long loop with the channel's constants hoisted
-# (``channel_constants``); a last loop copies the outputs into NHWC order.
-
-CHUNK_POSITIONS = 4096  # positions per pass, so that acc and res stay in the L1 cache
-
-
-@njit(cache=True)
-def _zero_point_planes(x, input_zero_point, top, left, pad_h, pad_w):
-    """x minus its zero point, one plane per channel with shared zeros: int32 [C, length]."""
-    batches, height, width, channels = x.shape
-    row = width + pad_w
-    image = (height + pad_h) * row
-    origin = top * row + left
-    planes = np.zeros((channels, origin + batches * image), dtype=np.int32)
-    for c in range(channels):
-        plane = planes[c]
-        for n in range(batches):
-            for y in range(height):
-                start = origin + n * image + y * row
-                pixels = plane[start:start + width]  # a slice: indices from 0, no sign checks
-                for ix in range(width):
-                    pixels[ix] = int(x[n, y, ix, c]) - input_zero_point
-    return planes
-
-
-@njit(cache=True)
-def _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
-                           multiplier, shift, output_zero_point, activation_min,
-                           activation_max, single_rounding, tap_plane, tap_distance, tap_weight,
-                           accumulators, results, out):
-    # tap_plane, tap_distance, tap_weight, accumulators, results: scratch.
-    batches, out_h, out_w, out_channels = out.shape
-    _, kernel_h, kernel_w, in_per_group = weight.shape
-    groups = planes.shape[0] // in_per_group
-    first_channel = (o // (out_channels // groups)) * in_per_group
-    channel_multiplier, left_shift, right_shift, round_positive, round_negative = \
-        channel_constants(multiplier[o], shift[o])
-    channel_bias = int(bias[o])
-
-    # The taps of this output channel: input plane, distance, weight.
-    taps = kernel_h * kernel_w * in_per_group
-    k = 0
-    for ky in range(kernel_h):
-        for kx in range(kernel_w):
-            for ci in range(in_per_group):
-                tap_plane[k] = first_channel + ci
-                tap_distance[k] = ky * dilation_h * row + kx * dilation_w
-                tap_weight[k] = weight[o, ky, kx, ci]
-                k += 1
-
-    images_per_chunk = max(1, CHUNK_POSITIONS // image)
-    for n0 in range(0, batches, images_per_chunk):
-        n1 = min(n0 + images_per_chunk, batches)
-        start = n0 * image
-        count = (n1 - 1 - n0) * image + (out_h - 1) * row + out_w  # through the last output
-        acc = accumulators[:count]
-        # Four taps per pass over acc: one load and one store of each
-        # accumulator for four multiply-adds (memory, not arithmetic, limits
-        # this loop).  The int32 accumulators wrap as the C's do.
-        acc[:] = 0
-        k = 0
-        while k + 4 <= taps:
-            w0, w1, w2, w3 = tap_weight[k], tap_weight[k + 1], tap_weight[k + 2], tap_weight[k + 3]
-            first = start + tap_distance[k]
-            s0 = planes[tap_plane[k], first:first + count]
-            first = start + tap_distance[k + 1]
-            s1 = planes[tap_plane[k + 1], first:first + count]
-            first = start + tap_distance[k + 2]
-            s2 = planes[tap_plane[k + 2], first:first + count]
-            first = start + tap_distance[k + 3]
-            s3 = planes[tap_plane[k + 3], first:first + count]
-            for q in range(count):
-                acc[q] += w0 * s0[q] + w1 * s1[q] + w2 * s2[q] + w3 * s3[q]
-            k += 4
-        while k < taps:
-            w0 = tap_weight[k]
-            first = start + tap_distance[k]
-            s0 = planes[tap_plane[k], first:first + count]
-            for q in range(count):
-                acc[q] += w0 * s0[q]
-            k += 1
-        for q in range(count):  # the bias: an int32 add in C, which wraps
-            acc[q] = wrap_to_int32(int(acc[q]) + channel_bias)
-
-        # One loop per recipe, each compiled without the others' branches.
-        res = results[:count]
-        if single_rounding:
-            for q in range(count):
-                res[q] = requantize_with_constants(
-                    int(acc[q]), channel_multiplier, left_shift, right_shift, round_positive,
-                    round_negative, output_zero_point, activation_min, activation_max, True)
-        elif left_shift == 0:  # the usual case, a multiplier below 1
-            for q in range(count):
-                res[q] = requantize_with_constants(
-                    int(acc[q]), channel_multiplier, 0, right_shift, round_positive,
-                    round_negative, output_zero_point, activation_min, activation_max, False)
-        else:
-            for q in range(count):
-                res[q] = requantize_with_constants(
-                    int(acc[q]), channel_multiplier, left_shift, right_shift, round_positive,
-                    round_negative, output_zero_point, activation_min, activation_max, False)
-
-        for n in range(n0, n1):
-            for oy in range(out_h):
-                first = (n - n0) * image + oy * row
-                kept = res[first:first + out_w]
-                target = out[n, oy, :, o]
-                for ox in range(out_w):
-                    target[ox] = kept[ox]
-
-
-@njit(cache=True)
-def _planar_layout(x, weight, top, bottom, left, right, out):
-    """(row, image, scratch size) of the plane layout for this convolution."""
-    _, height, width, _ = x.shape
-    row = width + max(left, right)
-    image = (height + max(top, bottom)) * row
-    out_h, out_w = out.shape[1], out.shape[2]
-    images_per_chunk = min(max(1, CHUNK_POSITIONS // image), out.shape[0])
-    return row, image, (images_per_chunk - 1) * image + (out_h - 1) * row + out_w
-
-
-@njit(cache=True)
-def _planar_conv2d(x, input_zero_point, weight, top, bottom, left, right, dilation_h,
-                   dilation_w, bias, multiplier, shift, output_zero_point, activation_min,
-                   activation_max, single_rounding, out):
-    row, image, size = _planar_layout(x, weight, top, bottom, left, right, out)
-    planes = _zero_point_planes(x, input_zero_point, top, left, max(top, bottom),
-                                max(left, right))
-    taps = weight.size // weight.shape[0]
-    tap_plane = np.empty(taps, dtype=np.int64)  # scratch, allocated once
-    tap_distance = np.empty(taps, dtype=np.int64)
-    tap_weight = np.empty(taps, dtype=np.int32)
-    accumulators = np.empty(size, dtype=np.int32)
-    results = np.empty(size, dtype=np.int8)
-    for o in range(out.shape[3]):
-        _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
-                               multiplier, shift, output_zero_point, activation_min,
-                               activation_max, single_rounding, tap_plane, tap_distance,
-                               tap_weight, accumulators, results, out)
-
-
-@njit(cache=True, parallel=True)
-def _planar_conv2d_parallel(x, input_zero_point, weight, top, bottom, left, right, dilation_h,
-                            dilation_w, bias, multiplier, shift, output_zero_point,
-                            activation_min, activation_max, single_rounding, out):
-    row, image, size = _planar_layout(x, weight, top, bottom, left, right, out)
-    planes = _zero_point_planes(x, input_zero_point, top, left, max(top, bottom),
-                                max(left, right))
-    taps = weight.size // weight.shape[0]
-    for o in prange(out.shape[3]):
-        # Scratch per output channel: threads never share it.
-        tap_plane = np.empty(taps, dtype=np.int64)
-        tap_distance = np.empty(taps, dtype=np.int64)
-        tap_weight = np.empty(taps, dtype=np.int32)
-        accumulators = np.empty(size, dtype=np.int32)
-        results = np.empty(size, dtype=np.int8)
-        _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w, bias,
-                               multiplier, shift, output_zero_point, activation_min,
-                               activation_max, single_rounding, tap_plane, tap_distance,
-                               tap_weight, accumulators, results, out)
+    multiplier, shift: one per output channel; stride, dilation: (h, w);
+    padding: (top, bottom, left, right).  Dispatches as a TFLite converter
+    would: depthwise when every group has one input channel.
+    """
+    channels = x.shape[3]
+    if groups == channels and weight.shape[3] == 1 and groups > 1:
+        tflite_filter = weight[:, :, :, 0].transpose(1, 2, 0)[np.newaxis]  # [1, kh, kw, out]
+        return _depthwise_conv_per_channel(x, tflite_filter, bias, input_zero_point,
+                                           output_zero_point, multiplier, shift, stride, padding,
+                                           dilation, act_min, act_max, single_rounding)
+    return _conv_per_channel(x, weight, bias, input_zero_point, output_zero_point, multiplier,
+                             shift, stride, padding, dilation, act_min, act_max, single_rounding)
 
 
 # --- The public function ---------------------------------------------------
@@ -451,7 +261,8 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     padding: int, (h, w) or (top, bottom, left, right); padded positions hold
     the input zero point.  ``groups == C`` with ``out == C * m`` is depthwise
     with depth multiplier m.  act_min/act_max: the output clamp.  rounding:
-    ``"double"`` (TFLite Micro, CMSIS-NN) or ``"single"`` (LiteRT).
+    ``"double"`` (TFLite's default build, TFLite Micro, CMSIS-NN) or
+    ``"single"`` (TFLite's opt-in ``TFLITE_SINGLE_ROUNDING`` build).
     Returns int8 ``[N, out_h, out_w, out]``.
     """
     check_int8_array(OP, "x", x, ndim=4)
@@ -478,32 +289,10 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     out_w = output_size(OP, width, left, right, kernel_w, stride_w, dilation_w)
 
     out = np.empty((batches, out_h, out_w, out_channels), dtype=np.int8)
-    parallel = out.size * kernel_h * kernel_w * in_per_group >= PARALLEL_MIN_MACS
-    if stride_h == stride_w == 1 and PLANES_FOR_STRIDE_1:
-        run = _planar_conv2d_parallel if parallel else _planar_conv2d
-        run(x, input_zero_point, weight, top, bottom, left, right, dilation_h, dilation_w,
-            np.ascontiguousarray(bias), multiplier, shift, output_zero_point, act_min, act_max,
-            rounding == "single", out)
-        return out
-
-    padded_input = np.full((batches, height + top + bottom, width + left + right, channels),
-                           input_zero_point, dtype=np.int8)
-    padded_input[:, top:top + height, left:left + width, :] = x
-    requantization = (np.ascontiguousarray(bias), multiplier, shift, output_zero_point)
-    geometry = (stride_h, stride_w, dilation_h, dilation_w)
-    clamp_and_rounding = (act_min, act_max, rounding == "single")
-    if in_per_group == 1 and groups > 1:  # depthwise
-        # A depth multiplier m (out = m * C) is the same as each input channel
-        # repeated m times, followed by an ordinary one-filter-per-channel pass.
-        padded_input = np.repeat(padded_input, out_channels // channels, axis=3)
-        depthwise_weight = np.ascontiguousarray(weight[..., 0].transpose(1, 2, 0), dtype=np.int32)
-        run_rows = _depthwise_conv2d_rows_parallel if parallel else _depthwise_conv2d_rows
-        run_rows(padded_input, input_zero_point, depthwise_weight, *requantization, *geometry,
-                 *clamp_and_rounding, out)
-    else:
-        grouped_weight = np.ascontiguousarray(
-            weight.reshape(groups, out_channels // groups, -1), dtype=np.int32)
-        run_rows = _conv2d_rows_parallel if parallel else _conv2d_rows
-        run_rows(padded_input, input_zero_point, grouped_weight, kernel_h, kernel_w,
-                 *requantization, *geometry, *clamp_and_rounding, out)
-    return out
+    if stride_h == stride_w == 1:
+        return conv2d_by_planes(x, weight, bias, input_zero_point, output_zero_point, multiplier,
+                                shift, (top, bottom, left, right), (dilation_h, dilation_w),
+                                act_min, act_max, rounding == "single", out)
+    return conv2d_by_rows(x, weight, bias, input_zero_point, output_zero_point, multiplier,
+                          shift, (stride_h, stride_w), (top, bottom, left, right),
+                          (dilation_h, dilation_w), act_min, act_max, rounding == "single", out)

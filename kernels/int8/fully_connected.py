@@ -30,18 +30,60 @@ Where it sits
 -------------
 The int8 interpreter of ``tinytorch.quant`` calls it for every ``nn.Linear``,
 and the generated C's fully connected loop must match it byte for byte.  The
-kernel is a plain double loop: the work is small next to the convolutions, so
-it is not parallel; ``NUMBA_DISABLE_JIT=1`` runs it as ordinary Python.
+file holds the layer twice: first ``reference_fully_connected``, TFLite's
+loops in Python ints (the definition, and the tests' oracle), then the
+kernel the interpreter runs, the same double loop compiled by Numba.  The work
+is small next to the convolutions, so it is not parallel;
+``NUMBA_DISABLE_JIT=1`` runs it as ordinary Python.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .requantize import (check_int8_array, check_layer_parameters, check_rounding, requantize,
+from .checks import check_int8_array, check_layer_parameters, check_rounding
+from .requantize import (reference_multiply_by_quantized_multiplier, requantize, to_int32,
                          wrap_to_int32)
 
 OP = "int8 fully_connected"
+
+
+# --- The plain version: TFLite's reference FullyConnected, in Python ints ----
+# ``reference/integer_ops/fully_connected.h``, per channel as in TFLite Micro.
+# It runs on requantize.py's plain arithmetic and shares nothing with the
+# kernel below, so that the tests comparing the two cannot miss a bug that
+# both would have.
+
+def reference_fully_connected(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                              input_zero_point: int, output_zero_point: int, multiplier, shift,
+                              act_min: int = -128, act_max: int = 127,
+                              single_rounding: bool = False) -> np.ndarray:
+    """The plain ``fully_connected``: multiplier and shift one per output, nothing checked."""
+    input_offset = -int(input_zero_point)
+    filter_offset = 0
+    output_offset = int(output_zero_point)
+    batches, accum_depth = x.shape
+    output_depth = weight.shape[0]
+    out = np.zeros((batches, output_depth), dtype=np.int8)
+    for b in range(batches):
+        for out_c in range(output_depth):
+            acc = 0
+            for d in range(accum_depth):
+                input_val = int(x[b, d])
+                filter_val = int(weight[out_c, d])
+                acc = to_int32(acc + (filter_val + filter_offset) * (input_val + input_offset))
+            if bias is not None:
+                acc = to_int32(acc + int(bias[out_c]))
+            acc = reference_multiply_by_quantized_multiplier(
+                acc, int(multiplier[out_c]), int(shift[out_c]), single_rounding)
+            acc = to_int32(acc + output_offset)
+            acc = max(acc, act_min)
+            acc = min(acc, act_max)
+            out[b, out_c] = acc
+    return out
+
+
+# --- The kernel --------------------------------------------------------------
 
 
 @njit(cache=True)
@@ -57,7 +99,8 @@ def _fully_connected_kernel(shifted_input, weight, bias, multiplier, shift, outp
             for i in range(in_features):
                 accumulator += int(weight[o, i]) * int(shifted_input[b, i])
             # Sums mod 2**32 do not depend on order, so one wrap at the end
-            # equals the C's int32 accumulator wrapping at every step.
+            # equals the plain version's to_int32 after every add (in the
+            # generated C, the MAX_PATCH bound keeps the sum from overflowing).
             accumulators[o] = wrap_to_int32(accumulator)
         # Requantization in a loop of its own compiles to branch-free code.
         for o in range(out_features):
@@ -76,8 +119,9 @@ def fully_connected(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     or None.  ``input_zero_point`` is the zero point itself (TFLite's
     ``input_offset`` is its negation).  multiplier / shift: scalars (per tensor)
     or arrays of length ``out`` (per channel).  act_min / act_max: the output
-    clamp.  rounding: ``"double"`` (TFLite Micro, CMSIS-NN) or ``"single"``
-    (LiteRT).  Returns int8 ``[batch, out]``.
+    clamp.  rounding: ``"double"`` (TFLite's default build, TFLite Micro,
+    CMSIS-NN) or ``"single"`` (TFLite's opt-in ``TFLITE_SINGLE_ROUNDING``
+    build).  Returns int8 ``[batch, out]``.
     """
     check_int8_array(OP, "x", x, ndim=2)
     check_int8_array(OP, "weight", weight, ndim=2)

@@ -37,17 +37,82 @@ asymmetric SAME padding is expressible.  The output size is PyTorch's
 Where it sits
 -------------
 The int8 interpreter calls these for ``nn.MaxPool2d`` / ``nn.AvgPool2d``;
-the generated C must match them byte for byte.  The kernels are small loops
-over output positions, compiled by Numba; ``NUMBA_DISABLE_JIT=1`` runs them as
-plain Python.
+the generated C must match them byte for byte.  The file opens with the plain
+version, TFLite's pooling loops in Python ints (the tests' oracle); then the
+kernels the interpreter runs, small loops over output positions compiled by
+Numba (``NUMBA_DISABLE_JIT=1`` runs them as plain Python).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from .checks import check_activation_range, check_int8_array
 from .conv2d import as_pair, as_padding, output_size
-from .requantize import check_activation_range, check_int8_array
+from .requantize import c_divide
+
+OP_MAX, OP_AVG = "int8 max_pool2d", "int8 avg_pool2d"
+
+
+# --- The plain version: TFLite's reference pooling, in Python ints ----------
+# ``reference/integer_ops/pooling.h`` (AveragePool, MaxPool), in the C++'s
+# shape.  Written apart from the kernels below (only the output size is
+# shared), so that the tests comparing the two cannot miss a bug both would
+# have.
+
+def _reference_pool(x, kernel, stride, padding, act_min, act_max, average, op):
+    filter_height, filter_width = kernel
+    stride_height, stride_width = stride
+    batches, input_height, input_width, depth = x.shape
+    output_height = output_size(op, input_height, padding[0], padding[1], filter_height,
+                                stride_height)
+    output_width = output_size(op, input_width, padding[2], padding[3], filter_width,
+                               stride_width)
+    out = np.zeros((batches, output_height, output_width, depth), dtype=np.int8)
+    for batch in range(batches):
+        for out_y in range(output_height):
+            for out_x in range(output_width):
+                for channel in range(depth):
+                    in_x_origin = out_x * stride_width - padding[2]
+                    in_y_origin = out_y * stride_height - padding[0]
+                    filter_x_start = max(0, -in_x_origin)
+                    filter_x_end = min(filter_width, input_width - in_x_origin)
+                    filter_y_start = max(0, -in_y_origin)
+                    filter_y_end = min(filter_height, input_height - in_y_origin)
+                    acc, filter_count, largest = 0, 0, -128
+                    for filter_y in range(filter_y_start, filter_y_end):
+                        for filter_x in range(filter_x_start, filter_x_end):
+                            value = int(x[batch, in_y_origin + filter_y,
+                                          in_x_origin + filter_x, channel])
+                            acc += value
+                            filter_count += 1
+                            largest = max(largest, value)
+                    if average:
+                        if filter_count == 0:
+                            raise ValueError("AveragePool: a window covers no input")
+                        # Round to the closest integer value.
+                        acc = (c_divide(acc + filter_count // 2, filter_count) if acc > 0
+                               else c_divide(acc - filter_count // 2, filter_count))
+                        result = min(max(acc, act_min), act_max)
+                    else:
+                        result = min(max(largest, act_min), act_max)
+                    out[batch, out_y, out_x, channel] = result
+    return out
+
+
+def reference_max_pool2d(x: np.ndarray, kernel, stride, padding,
+                         act_min: int = -128, act_max: int = 127) -> np.ndarray:
+    """The plain ``max_pool2d``: kernel, stride (h, w); padding (top, bottom, left, right)."""
+    return _reference_pool(x, kernel, stride, padding, act_min, act_max, False, OP_MAX)
+
+
+def reference_avg_pool2d(x: np.ndarray, kernel, stride, padding,
+                         act_min: int = -128, act_max: int = 127) -> np.ndarray:
+    """The plain ``avg_pool2d``: kernel, stride (h, w); padding (top, bottom, left, right)."""
+    return _reference_pool(x, kernel, stride, padding, act_min, act_max, True, OP_AVG)
+
+
+# --- The kernels ---------------------------------------------------------------
 
 
 @njit(cache=True)
@@ -132,7 +197,7 @@ def max_pool2d(x: np.ndarray, kernel, stride=None, padding=0,
     padding: int, (h, w) or (top, bottom, left, right); padded positions are
     ignored.  act_min / act_max: the output clamp.  Returns int8.
     """
-    arguments = _prepare("int8 max_pool2d", x, kernel, stride, padding, act_min, act_max)
+    arguments = _prepare(OP_MAX, x, kernel, stride, padding, act_min, act_max)
     _max_pool_kernel(*arguments)
     return arguments[-1]
 
@@ -147,7 +212,7 @@ def avg_pool2d(x: np.ndarray, kernel, stride=None, padding=0,
     right).  act_min / act_max: the output clamp.  Returns int8.  Raises
     ValueError when some window covers no input position.
     """
-    op = "int8 avg_pool2d"
+    op = OP_AVG
     arguments = _prepare(op, x, kernel, stride, padding, act_min, act_max)
     x, kernel_h, kernel_w, stride_h, stride_w, top, left, _, _, out = arguments
     rows = _windows_outside_input(out.shape[1], stride_h, top, kernel_h, x.shape[1])

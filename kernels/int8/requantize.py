@@ -10,11 +10,14 @@ real number
 
     M = input_scale * weight_scale[c] / output_scale        (usually 0 < M < 1)
 
-and rounded.  A microcontroller without a floating-point unit cannot do that
-multiplication in floats, and even one with an FPU would not give the same
-bits as every other device.  TFLite's answer, followed by TFLite Micro and
-CMSIS-NN, is to write M once, ahead of time, as a 31-bit fixed-point fraction
-and a power of two:
+and rounded.  Why not simply in floats?  Cortex-M0, M0+ and M3 cores have no
+floating-point unit at all; float32's 24-bit mantissa cannot hold every int32
+accumulator exactly, so the product would be rounded before it is scaled; and
+the goal is to give, bit for bit, what TFLite's integer reference gives, which
+no float formula does (not for want of reproducibility: IEEE arithmetic is
+deterministic, it just rounds elsewhere).  TFLite's answer, followed by TFLite
+Micro and CMSIS-NN, is to write M once, ahead of time, as a 31-bit fixed-point
+fraction and a power of two:
 
     M = multiplier / 2**31 * 2**shift,     2**30 <= multiplier < 2**31
 
@@ -29,27 +32,29 @@ promises that the C it generates equals this Python on every output byte.  So
 the arithmetic below is TFLite's, operation for operation, including its two
 rounding recipes:
 
-* ``"double"`` (TFLite Micro, CMSIS-NN; our default) rounds twice.  First
+* ``"double"`` (TFLite's default build, TFLite Micro, CMSIS-NN; our default)
+  rounds twice.  First
   ``saturating_rounding_doubling_high_mul(x, multiplier)`` keeps the high half
   of the 64-bit product, ``round(x * multiplier / 2**31)`` with ties going up;
   the one product that does not fit, ``INT32_MIN * INT32_MIN`` (= +1.0 in Q31),
   saturates to ``INT32_MAX``.  Then ``rounding_divide_by_power_of_two`` divides
   by ``2**-shift``, ties away from zero.  A positive shift is applied first, as
   an (int32, wrapping) left shift of x.
-* ``"single"`` (current LiteRT, XNNPACK) rounds once, in 64 bits:
-  ``(x * multiplier + 2**(30 - shift)) >> (31 - shift)``, ties up.
+* ``"single"`` (TFLite built with the opt-in ``TFLITE_SINGLE_ROUNDING``) rounds
+  once, in 64 bits: ``(x * multiplier + 2**(30 - shift)) >> (31 - shift)``,
+  ties up.
 
 The two agree except on a small fraction of inputs, where they differ by one.
 
 Where it sits
 -------------
-This file is the first chapter of ``tinytorch.kernels.int8``.  The scalar
-helpers are Numba ``@njit(inline="always")`` functions that the convolution,
-fully connected and add kernels call; Numba pastes them into the caller, so
-they cost what the C would.  With ``NUMBA_DISABLE_JIT=1`` they are ordinary
-Python on Python ints, which is exactly what you want in a debugger.  The
-``check_*`` helpers at the end validate requantization parameters for the
-public wrappers of every int8 op.
+This chapter follows ``affine.py``.  It opens with the plain version: TFLite's
+C++ written out in Python ints, line by line, which is also what the tests
+compare every int8 kernel with.  Then the version the kernels run: Numba
+``@njit(inline="always")`` scalar helpers that the convolution, fully
+connected and add kernels call; Numba pastes them into the caller, so they
+cost what the C would.  With ``NUMBA_DISABLE_JIT=1`` they are ordinary Python
+on Python ints, which is exactly what you want in a debugger.
 
 One practical warning: Numba's on-disk cache (``cache=True``) notices when a
 kernel's own file changes, not when a helper it inlined from *this* file
@@ -59,16 +64,106 @@ other kernels are compiled again.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from numba import njit
 
+from .checks import as_int32_values, check_multiplier_and_shift, check_rounding
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
-ROUNDING_MODES = ("double", "single")
+
+
+# --- 0. The plain version: TFLite's reference arithmetic, in Python ints -----
+# The C++ of gemmlowp's ``fixedpoint.h`` (SaturatingRoundingDoublingHighMul,
+# RoundingDivideByPOT) and of TFLite's ``quantization_util.cc``
+# (QuantizeMultiplier) and ``common.cc`` (MultiplyByQuantizedMultiplier, both
+# builds), kept in the C++'s shape: Python ints, with ``to_int32`` wherever the
+# C++ stores into an ``int32_t``.  It is the oracle of every int8 test, so it
+# shares no code with the fast version below (only the two int32 limits): a
+# slip written once would otherwise hide in both.
+
+def to_int32(value: int) -> int:
+    """What storing ``value`` into an int32_t gives on a two's-complement machine."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def c_divide(numerator: int, denominator: int) -> int:
+    """C's integer '/': the quotient truncated toward zero."""
+    quotient = abs(numerator) // abs(denominator)
+    return quotient if (numerator >= 0) == (denominator > 0) else -quotient
+
+
+def tflite_round(value: float) -> int:
+    """std::round: nearest integer, halfway cases away from zero (computed exactly)."""
+    exact = Fraction(value)
+    floor = math.floor(abs(exact))
+    magnitude = floor + 1 if abs(exact) - floor >= Fraction(1, 2) else floor
+    return magnitude if exact >= 0 else -magnitude
+
+
+def reference_quantize_multiplier(double_multiplier: float,
+                                  single_rounding: bool = False) -> tuple[int, int]:
+    """QuantizeMultiplier, line by line."""
+    if double_multiplier == 0.0:
+        return 0, 0
+    q, shift = math.frexp(double_multiplier)
+    q_fixed = tflite_round(q * (1 << 31))
+    assert q_fixed <= (1 << 31)
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    assert q_fixed <= INT32_MAX
+    if shift < -31:
+        shift = 0
+        q_fixed = 0
+    if single_rounding and shift > 30:
+        shift = 30
+        q_fixed = (1 << 31) - 1
+    return q_fixed, shift
+
+
+def reference_saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
+    overflow = a == b and a == INT32_MIN
+    ab_64 = a * b
+    nudge = (1 << 30) if ab_64 >= 0 else (1 - (1 << 30))
+    ab_x2_high32 = to_int32(c_divide(ab_64 + nudge, 1 << 31))
+    return INT32_MAX if overflow else ab_x2_high32
+
+
+def reference_rounding_divide_by_pot(x: int, exponent: int) -> int:
+    assert 0 <= exponent <= 31
+    mask = to_int32((1 << exponent) - 1)
+    zero, one = 0, 1
+    remainder = x & mask
+    mask_if_less_than_zero = -1 if x < zero else 0
+    threshold = to_int32((mask >> 1) + (mask_if_less_than_zero & one))
+    mask_if_greater = -1 if remainder > threshold else 0
+    return to_int32((x >> exponent) + (mask_if_greater & one))
+
+
+def reference_multiply_by_quantized_multiplier(x: int, quantized_multiplier: int, shift: int,
+                                               single_rounding: bool = False) -> int:
+    """MultiplyByQuantizedMultiplier: the default build, or TFLITE_SINGLE_ROUNDING's."""
+    if single_rounding:
+        assert quantized_multiplier >= 0
+        assert -31 <= shift <= 30
+        total_shift = 31 - shift
+        round_ = 1 << (total_shift - 1)
+        result = x * quantized_multiplier + round_
+        result = result >> total_shift
+        return to_int32(result)
+    left_shift = shift if shift > 0 else 0
+    right_shift = 0 if shift > 0 else -shift
+    return reference_rounding_divide_by_pot(
+        reference_saturating_rounding_doubling_high_mul(to_int32(x * (1 << left_shift)),
+                                                        quantized_multiplier), right_shift)
 
 
 # --- 1. From a real number to (multiplier, shift), once, ahead of time -------
+# From here on, the version the kernels run.
 
 def _round_half_away_from_zero(value: float) -> int:
     # C's std::round (TfLiteRound); Python's round() sends ties to even instead.
@@ -173,7 +268,7 @@ def multiply_by_quantized_multiplier_double(x, multiplier, shift):
 
 @njit(cache=True, inline="always")
 def multiply_by_quantized_multiplier_single(x, multiplier, shift):
-    """LiteRT's single-rounding requantization. Returns an int32 value.
+    """The ``TFLITE_SINGLE_ROUNDING`` requantization (one rounding). Returns an int32 value.
 
     |x * multiplier| < 2**62 and the rounding term is at most 2**61, so the
     64-bit sum cannot overflow for multiplier >= 0 and -31 <= shift <= 30.
@@ -273,7 +368,8 @@ def multiply_by_quantized_multiplier(acc, multiplier, shift,
     ``multiplier`` and ``shift`` broadcast against ``acc`` like numpy operands:
     scalars apply to every element, a 1-D array of length C applies per channel
     along the last axis, an array of ``acc``'s shape applies per element.
-    ``rounding`` is ``"double"`` (TFLite Micro, CMSIS-NN) or ``"single"`` (LiteRT).
+    ``rounding`` is ``"double"`` (TFLite's default build, TFLite Micro, CMSIS-NN) or
+    ``"single"`` (TFLite's opt-in ``TFLITE_SINGLE_ROUNDING`` build).
     Returns an int32 array of the broadcast shape.
     """
     op = "multiply_by_quantized_multiplier"
@@ -292,95 +388,3 @@ def multiply_by_quantized_multiplier(acc, multiplier, shift,
                    np.ascontiguousarray(shift).ravel(), rounding == "single", out.reshape(-1))
     return out
 
-
-# --- 3. Checks shared by the public wrappers of every int8 op ---------------
-
-def check_rounding(op: str, rounding: str) -> None:
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"{op}: rounding must be 'double' or 'single', got {rounding!r}")
-
-
-def as_int32_values(op: str, name: str, values) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"{op}: {name} must hold integers, got dtype {array.dtype}")
-    if (array.size and not np.can_cast(array.dtype, np.int32)
-            and (array.min() < INT32_MIN or array.max() > INT32_MAX)):
-        raise ValueError(f"{op}: {name} must fit in int32, got values in "
-                         f"[{array.min()}, {array.max()}]")
-    return array.astype(np.int32, copy=False)
-
-
-def check_multiplier_and_shift(op: str, multiplier: np.ndarray, shift: np.ndarray,
-                               rounding: str) -> None:
-    """Shifts must lie in [-31, 30]; single rounding also needs multipliers >= 0."""
-    if shift.size and (shift.min() < -31 or shift.max() > 30):
-        raise ValueError(f"{op}: shift must be in [-31, 30], got values in "
-                         f"[{shift.min()}, {shift.max()}]")
-    if rounding == "single" and multiplier.size and multiplier.min() < 0:
-        raise ValueError(f"{op}: single rounding needs multiplier >= 0, got {multiplier.min()}")
-
-
-def per_channel_parameters(op: str, multiplier, shift, channels: int,
-                           rounding: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``multiplier``/``shift`` (scalars or length-``channels`` arrays) as int32 arrays."""
-    check_rounding(op, rounding)
-    arrays = []
-    for name, values in (("multiplier", multiplier), ("shift", shift)):
-        array = as_int32_values(op, name, values)
-        if array.ndim == 0:
-            array = np.full(channels, array, dtype=np.int32)
-        elif array.shape != (channels,):
-            raise ValueError(f"{op}: {name} must be a scalar or have shape ({channels},) "
-                             f"(one per output channel), got shape {array.shape}")
-        arrays.append(np.ascontiguousarray(array))
-    check_multiplier_and_shift(op, arrays[0], arrays[1], rounding)
-    return arrays[0], arrays[1]
-
-
-def check_activation_range(op: str, activation_min: int, activation_max: int) -> tuple[int, int]:
-    """The output clamp (fused ReLU/ReLU6 or the int8 range) must be inside [-128, 127]."""
-    activation_min, activation_max = int(activation_min), int(activation_max)
-    if not -128 <= activation_min <= activation_max <= 127:
-        raise ValueError(f"{op}: need -128 <= act_min <= act_max <= 127, "
-                         f"got act_min={activation_min}, act_max={activation_max}")
-    return activation_min, activation_max
-
-
-def check_zero_point(op: str, name: str, zero_point: int) -> int:
-    zero_point = int(zero_point)
-    if not -128 <= zero_point <= 127:
-        raise ValueError(f"{op}: {name} must be in [-128, 127], got {zero_point}")
-    return zero_point
-
-
-def check_int8_array(op: str, name: str, array, ndim: int | None = None) -> np.ndarray:
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{op}: {name} must be a numpy array, got {type(array).__name__}")
-    if array.dtype != np.int8:
-        raise TypeError(f"{op}: {name} must have dtype int8, got {array.dtype}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{op}: {name} must have {ndim} dimensions, got shape {array.shape}")
-    return array
-
-
-def check_layer_parameters(op: str, bias, out_channels: int, multiplier, shift,
-                           input_zero_point, output_zero_point, act_min, act_max, rounding: str):
-    """Validate what every int8 layer with weights takes after its tensors.
-
-    Returns (bias, multiplier, shift, input_zero_point, output_zero_point,
-    act_min, act_max) normalized: a zero int32 bias for None, per-channel
-    int32 multiplier and shift arrays, plain ints for the rest.
-    """
-    if bias is None:
-        bias = np.zeros(out_channels, dtype=np.int32)
-    elif not isinstance(bias, np.ndarray) or bias.dtype != np.int32:
-        raise TypeError(f"{op}: bias must be an int32 numpy array or None, got "
-                        f"{getattr(bias, 'dtype', type(bias).__name__)}")
-    elif bias.shape != (out_channels,):
-        raise ValueError(f"{op}: bias must have shape ({out_channels},), got {bias.shape}")
-    multiplier, shift = per_channel_parameters(op, multiplier, shift, out_channels, rounding)
-    input_zero_point = check_zero_point(op, "input_zero_point", input_zero_point)
-    output_zero_point = check_zero_point(op, "output_zero_point", output_zero_point)
-    act_min, act_max = check_activation_range(op, act_min, act_max)
-    return bias, multiplier, shift, input_zero_point, output_zero_point, act_min, act_max

@@ -1,11 +1,12 @@
 """The bounded depthwise kernel: the emitter's proof, the shortened requantization, the bytes.
 
 tt_depthwise_conv2d_bounded requantizes with per-channel constants that the
-emitter (bounded_rescale) prepares only after proving that every accumulator
-of the layer is small.  These tests check the identity behind it in Python,
-the proof at its boundary, the kernel against the Python kernels on random
-depthwise layers (host reference C, emulated Cortex-M4 DSP path, emulated M0),
-and that the emitter picks it exactly when it applies and falls back otherwise.
+code generator (accumulator_bounds.bounded_rescale) prepares only after
+proving that every accumulator of the layer is small.  These tests check the
+identity behind it in Python, the proof at its boundary, the kernel against
+the Python kernels on random depthwise layers (host reference C, emulated
+Cortex-M4 DSP path, emulated M0), and that the emitter picks it exactly when
+it applies and falls back otherwise.
 """
 import ctypes
 
@@ -14,7 +15,8 @@ import pytest
 
 from tinytorch.codegen import toolchain
 from tinytorch.codegen.deploy import CoreModel, HostModel, build_model
-from tinytorch.codegen.emitter import bounded_rescale, generate_model
+from tinytorch.codegen.accumulator_bounds import bounded_rescale
+from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM
 from tinytorch.codegen.example_graphs import GraphBuilder
 from tinytorch.kernels import int8 as kernels

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinytorch import cli
+from tinytorch.app import cli
 from tinytorch.codegen.deploy import deploy
 from tinytorch.codegen.elf_report import BudgetError
 from tinytorch.codegen.emitter import c_identifier, generate_model, model_identifier

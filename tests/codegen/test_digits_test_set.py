@@ -9,9 +9,9 @@ import numpy as np
 from tinytorch.codegen.deploy import CoreModel, HostModel, build_model
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.datasets import load_digits
-from tinytorch.demo import train_digits
+from tinytorch.app.demo import train_digits
 from tinytorch.quant import Int8Interpreter
-from tinytorch.quant.workflow import quantize_digits_model
+from tinytorch.app.quantize import quantize_digits_model
 
 
 def test_trained_digits_cnn_is_bit_exact_on_every_test_image_on_cortex_m0plus(codegen_build_dir):

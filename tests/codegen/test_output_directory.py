@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tinytorch import cli
+from tinytorch.app import cli
 from tinytorch.codegen import output_directory
 from tinytorch.codegen.deploy import deploy
 from tinytorch.codegen.example_graphs import digits_cnn

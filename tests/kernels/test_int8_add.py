@@ -1,27 +1,19 @@
-"""int8 add and add_parameters against the independent TFLite-style reference."""
-import int8_reference as reference
+"""int8 add and add_parameters against the plain TFLite-style code of kernels/int8/add.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinytorch.kernels.int8 import add, add_parameters
-
-
-def reference_parameters(a_scale, b_scale, output_scale, single_rounding=False):
-    prepared = reference.add_prepare(a_scale, b_scale, output_scale, 20, single_rounding)
-    return {"a_multiplier": prepared["input1"][0], "a_shift": prepared["input1"][1],
-            "b_multiplier": prepared["input2"][0], "b_shift": prepared["input2"][1],
-            "output_multiplier": prepared["output"][0], "output_shift": prepared["output"][1],
-            "left_shift": 20}
+from tinytorch.kernels.int8.add import reference_add, reference_add_parameters
 
 
 def check(a, b, scales, zero_points, act_min=-128, act_max=127, rounding="double"):
     parameters = add_parameters(*scales, rounding=rounding)
-    assert parameters == reference_parameters(*scales, single_rounding=rounding == "single")
+    assert parameters == reference_add_parameters(*scales, 20, rounding == "single")
     got = add(a, b, a_zero_point=zero_points[0], b_zero_point=zero_points[1],
               output_zero_point=zero_points[2], act_min=act_min, act_max=act_max,
               rounding=rounding, **parameters)
-    expected = reference.add(a, b, zero_points[0], parameters["a_multiplier"],
+    expected = reference_add(a, b, zero_points[0], parameters["a_multiplier"],
                              parameters["a_shift"], zero_points[1], parameters["b_multiplier"],
                              parameters["b_shift"], zero_points[2],
                              parameters["output_multiplier"], parameters["output_shift"],
@@ -46,7 +38,7 @@ def test_scales_are_rounded_to_float32_like_a_tflite_file():
     # 0.1 is not a float32; TFLite sees float32(0.1) = 0.100000001490116...
     assert add_parameters(0.1, 0.3, 0.2) == add_parameters(
         float(np.float32(0.1)), float(np.float32(0.3)), float(np.float32(0.2)))
-    assert add_parameters(0.1, 0.3, 0.2) == reference_parameters(0.1, 0.3, 0.2)
+    assert add_parameters(0.1, 0.3, 0.2) == reference_add_parameters(0.1, 0.3, 0.2)
 
 
 def test_tie_case_by_hand():

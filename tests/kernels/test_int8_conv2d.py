@@ -1,16 +1,15 @@
-"""int8 conv2d against the independent TFLite-style reference (and PyTorch, when installed)."""
-import importlib
+"""int8 conv2d against its plain TFLite-style loops, reference_conv2d (and PyTorch)."""
 import zlib
 
-import int8_reference as reference
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tinytorch.kernels.int8 import conv2d, quantize_multiplier
-from tinytorch.kernels.int8.requantize import channel_constants, requantize_with_constants
-
-conv2d_module = importlib.import_module("tinytorch.kernels.int8.conv2d")
+from tinytorch.kernels.int8 import conv2d, conv2d_fast, quantize_multiplier
+from tinytorch.kernels.int8.conv2d import reference_conv2d
+from tinytorch.kernels.int8.requantize import (INT32_MAX, INT32_MIN, channel_constants,
+                                               reference_multiply_by_quantized_multiplier,
+                                               requantize_with_constants, to_int32)
 
 
 def make_case(rng, batches, height, width, channels, out_channels, kernel, groups,
@@ -31,7 +30,7 @@ def check_against_reference(case, stride=(1, 1), padding=(0, 0, 0, 0), dilation=
                             groups=1, act_min=-128, act_max=127, rounding="double"):
     got = conv2d(*case, stride=stride, padding=padding, dilation=dilation, groups=groups,
                  act_min=act_min, act_max=act_max, rounding=rounding)
-    expected = reference.conv2d(*case, stride=stride, padding=padding, dilation=dilation,
+    expected = reference_conv2d(*case, stride=stride, padding=padding, dilation=dilation,
                                 groups=groups, act_min=act_min, act_max=act_max,
                                 single_rounding=rounding == "single")
     assert got.dtype == np.int8
@@ -77,7 +76,7 @@ def test_all_padding_windows_give_the_requantized_bias():
     # Padding 3 on every side: the corner windows see no input at all.
     out = conv2d(x, weight, bias, zero_in, zero_out, multiplier, shift, padding=3)
     for o in range(3):
-        expected = reference.multiply_by_quantized_multiplier(
+        expected = reference_multiply_by_quantized_multiplier(
             int(bias[o]), int(multiplier[o]), int(shift[o])) + zero_out
         assert out[0, 0, 0, o] == np.clip(expected, -128, 127)
 
@@ -116,25 +115,35 @@ def test_large_accumulators_and_int32_edge_parameters():
 def test_threaded_and_single_thread_paths_agree(monkeypatch, groups, out_channels):
     rng = np.random.default_rng(groups)
     case = make_case(rng, 2, 5, 5, 4, out_channels, (3, 3), groups)
-    monkeypatch.setattr(conv2d_module, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv2d_fast, "PARALLEL_MIN_MACS", 0)
     threaded = check_against_reference(case, padding=(1, 1, 1, 1), groups=groups)
-    monkeypatch.setattr(conv2d_module, "PARALLEL_MIN_MACS", 2**62)
+    monkeypatch.setattr(conv2d_fast, "PARALLEL_MIN_MACS", 2**62)
     single_thread = conv2d(*case, padding=1, groups=groups)
     np.testing.assert_array_equal(threaded, single_thread)
 
 
+@pytest.mark.parametrize("single_rounding", [False, True])
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
-def test_stride_1_planes_and_row_kernels_agree(monkeypatch, config):
-    # Stride 1 runs on the plane kernel; the row kernels, which handle the
-    # other strides, must give the same bytes on the same problems.
+def test_stride_1_planes_and_row_kernels_agree(config, single_rounding):
+    # conv2d runs stride 1 on the planes; the row kernels, which handle the
+    # other strides, must give the same bytes on the same problems.  Both
+    # entry points are called directly, with arguments as conv2d passes them.
     n, h, w, c, out, kernel, groups, _, padding, dilation, act_min, act_max = config
     rng = np.random.default_rng(zlib.crc32(repr(config).encode()))
-    case = make_case(rng, n, h, w, c, out, kernel, groups)
-    options = dict(padding=padding, dilation=dilation, groups=groups, act_min=act_min,
-                   act_max=act_max)
-    planes = check_against_reference(case, **options)
-    monkeypatch.setattr(conv2d_module, "PLANES_FOR_STRIDE_1", False)
-    np.testing.assert_array_equal(conv2d(*case, **options), planes)
+    x, weight, bias, zero_in, zero_out, multiplier, shift = make_case(rng, n, h, w, c, out,
+                                                                      kernel, groups)
+    out_h = h + padding[0] + padding[1] - dilation[0] * (kernel[0] - 1)  # stride 1
+    out_w = w + padding[2] + padding[3] - dilation[1] * (kernel[1] - 1)
+    arguments = (x, weight, bias, zero_in, zero_out, multiplier, shift)
+    clamp = (act_min, act_max, single_rounding)
+    planes = conv2d_fast.conv2d_by_planes(*arguments, padding, dilation, *clamp,
+                                          np.empty((n, out_h, out_w, out), dtype=np.int8))
+    rows = conv2d_fast.conv2d_by_rows(*arguments, (1, 1), padding, dilation, *clamp,
+                                      np.empty((n, out_h, out_w, out), dtype=np.int8))
+    np.testing.assert_array_equal(rows, planes)
+    np.testing.assert_array_equal(planes, reference_conv2d(
+        *arguments, padding=padding, dilation=dilation, groups=groups, act_min=act_min,
+        act_max=act_max, single_rounding=single_rounding))
 
 
 def test_stride_1_batch_larger_than_one_chunk():
@@ -143,17 +152,16 @@ def test_stride_1_batch_larger_than_one_chunk():
     # multiplier of 2, dilated, with single rounding.
     rng = np.random.default_rng(21)
     case = make_case(rng, 120, 8, 8, 1, 2, (3, 3), 1)
-    assert 120 * 9 * 9 > 2 * conv2d_module.CHUNK_POSITIONS
+    assert 120 * 9 * 9 > 2 * conv2d_fast.CHUNK_POSITIONS
     check_against_reference(case, padding=(1, 1, 1, 1))
     case = make_case(rng, 120, 5, 4, 2, 4, (2, 3), 2)
     check_against_reference(case, padding=(0, 1, 2, 0), dilation=(2, 1), groups=2,
                             rounding="single")
 
 
-EDGE_ACCUMULATORS = [reference.INT32_MIN, reference.INT32_MIN + 1, -2**30 - 1, -2**30, -3, -1,
-                     0, 1, 3, 2**30, 2**31 - 2, reference.INT32_MAX, 123456789, -987654321]
-EDGE_MULTIPLIERS = [reference.INT32_MIN, -2**30, -1, 0, 1, 2**30, 2**30 + 1, 1518500250,
-                    reference.INT32_MAX]
+EDGE_ACCUMULATORS = [INT32_MIN, INT32_MIN + 1, -2**30 - 1, -2**30, -3, -1,
+                     0, 1, 3, 2**30, 2**31 - 2, INT32_MAX, 123456789, -987654321]
+EDGE_MULTIPLIERS = [INT32_MIN, -2**30, -1, 0, 1, 2**30, 2**30 + 1, 1518500250, INT32_MAX]
 
 
 @pytest.mark.parametrize("shift", range(-31, 31))
@@ -162,18 +170,18 @@ def test_requantize_with_constants_matches_reference(shift):
     # reference on the edges: INT32_MIN (also squared), every shift, exact
     # ties at every right shift, wrapping left shifts, clamps.
     ties = [(2 * k + 1) << (-shift - 1) for k in range(-3, 3)] if shift < 0 else []
-    accumulators = EDGE_ACCUMULATORS + [reference.to_int32(t) for t in ties]
+    accumulators = EDGE_ACCUMULATORS + [to_int32(t) for t in ties]
     for multiplier in EDGE_MULTIPLIERS:
         constants = channel_constants(multiplier, shift)
         for single_rounding in (False, True):
             if single_rounding and multiplier < 0:
                 continue  # refused by the public functions
             for acc in accumulators:
-                value = reference.multiply_by_quantized_multiplier(acc, multiplier, shift,
+                value = reference_multiply_by_quantized_multiplier(acc, multiplier, shift,
                                                                    single_rounding)
                 for zero_point, act_min, act_max in ((0, -128, 127), (-128, -128, 127),
                                                      (127, -20, 60)):
-                    expected = min(max(reference.to_int32(value + zero_point), act_min), act_max)
+                    expected = min(max(to_int32(value + zero_point), act_min), act_max)
                     got = requantize_with_constants(acc, *constants, zero_point, act_min, act_max,
                                                     single_rounding)
                     assert got == expected, (acc, multiplier, shift, single_rounding, zero_point)

@@ -1,10 +1,10 @@
-"""int8 fully_connected against the independent TFLite-style reference."""
-import int8_reference as reference
+"""int8 fully_connected against the plain TFLite-style loops of kernels/int8/fully_connected.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinytorch.kernels.int8 import fully_connected, quantize_multiplier
+from tinytorch.kernels.int8.fully_connected import reference_fully_connected
 
 
 def make_case(rng, batches, in_features, out_features, per_channel=True, scale_range=(1e-4, 0.02)):
@@ -27,7 +27,7 @@ def check(case, act_min=-128, act_max=127, rounding="double"):
     out_features = weight.shape[0]
     multiplier = np.broadcast_to(multiplier, (out_features,))
     shift = np.broadcast_to(shift, (out_features,))
-    expected = reference.fully_connected(x, weight, bias, zero_in, zero_out, multiplier, shift,
+    expected = reference_fully_connected(x, weight, bias, zero_in, zero_out, multiplier, shift,
                                          act_min, act_max, rounding == "single")
     assert got.dtype == np.int8 and got.shape == (x.shape[0], out_features)
     np.testing.assert_array_equal(got, expected)

@@ -1,10 +1,10 @@
-"""int8 max_pool2d / avg_pool2d against the independent TFLite-style reference."""
-import int8_reference as reference
+"""int8 max_pool2d / avg_pool2d against the plain TFLite-style loops of kernels/int8/pooling.py."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinytorch.kernels.int8 import avg_pool2d, max_pool2d
+from tinytorch.kernels.int8.pooling import reference_avg_pool2d, reference_max_pool2d
 
 CONFIGS = [
     # (N, H, W, C, kernel, stride, padding (top, bottom, left, right))
@@ -23,9 +23,9 @@ def test_matches_reference(config, clamp):
     x = np.random.default_rng(h * 100 + w * 10 + c).integers(-128, 128, (n, h, w, c), dtype=np.int8)
     got_max = max_pool2d(x, kernel, stride, padding, *clamp)
     got_avg = avg_pool2d(x, kernel, stride, padding, *clamp)
-    np.testing.assert_array_equal(got_max, reference.max_pool(x, kernel, stride, padding, *clamp))
+    np.testing.assert_array_equal(got_max, reference_max_pool2d(x, kernel, stride, padding, *clamp))
     np.testing.assert_array_equal(got_avg,
-                                  reference.average_pool(x, kernel, stride, padding, *clamp))
+                                  reference_avg_pool2d(x, kernel, stride, padding, *clamp))
     assert got_max.dtype == got_avg.dtype == np.int8
 
 
@@ -43,7 +43,7 @@ def test_average_rounding_by_hand(values, expected):
     x = np.array(values, dtype=np.int8)[np.newaxis, :, :, np.newaxis]
     kernel = x.shape[1:3]
     assert avg_pool2d(x, kernel)[0, 0, 0, 0] == expected
-    assert reference.average_pool(x, kernel, kernel, (0, 0, 0, 0))[0, 0, 0, 0] == expected
+    assert reference_avg_pool2d(x, kernel, kernel, (0, 0, 0, 0))[0, 0, 0, 0] == expected
 
 
 def test_padding_is_excluded_from_the_average_and_the_max():
@@ -60,7 +60,7 @@ def test_all_padding_windows():
     out = max_pool2d(x, 2, 2, (2, 0, 2, 0), act_min=-50, act_max=127)
     np.testing.assert_array_equal(out[0, 0, 0], [-50, -50, -50])  # -128 before the clamp
     np.testing.assert_array_equal(out,
-                                  reference.max_pool(x, (2, 2), (2, 2), (2, 0, 2, 0), -50, 127))
+                                  reference_max_pool2d(x, (2, 2), (2, 2), (2, 0, 2, 0), -50, 127))
     # With the full int8 range as the clamp, the empty window is -128, as is a
     # window of nothing but -128 (the starting value must not be above it).
     np.testing.assert_array_equal(max_pool2d(x, 2, 2, (2, 0, 2, 0))[0, 0, 0], [-128] * 3)
@@ -99,9 +99,9 @@ def test_random_problems_match_reference(problem):
     kernel, stride, padding, height, width, channels, clamp, seed = problem
     x = np.random.default_rng(seed).integers(-128, 128, (1, height, width, channels), dtype=np.int8)
     np.testing.assert_array_equal(max_pool2d(x, kernel, stride, padding, *clamp),
-                                  reference.max_pool(x, kernel, stride, padding, *clamp))
+                                  reference_max_pool2d(x, kernel, stride, padding, *clamp))
     np.testing.assert_array_equal(avg_pool2d(x, kernel, stride, padding, *clamp),
-                                  reference.average_pool(x, kernel, stride, padding, *clamp))
+                                  reference_avg_pool2d(x, kernel, stride, padding, *clamp))
 
 
 def test_arguments():

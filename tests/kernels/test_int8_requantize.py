@@ -1,15 +1,17 @@
-"""quantize_multiplier and multiply_by_quantized_multiplier against TFLite's arithmetic."""
+"""quantize_multiplier and multiply_by_quantized_multiplier against TFLite's arithmetic
+(the plain version at the top of kernels/int8/requantize.py) and exact rationals."""
 import math
 from fractions import Fraction
 
-import int8_reference as reference
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from tinytorch.kernels.int8 import multiply_by_quantized_multiplier, quantize_multiplier
+from tinytorch.kernels.int8.requantize import (INT32_MAX, INT32_MIN,
+                                               reference_multiply_by_quantized_multiplier,
+                                               reference_quantize_multiplier)
 
-INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True)
 
 int32s = st.one_of(st.integers(INT32_MIN, INT32_MAX),
@@ -41,7 +43,7 @@ def scalar(x, multiplier, shift, rounding):
 ])
 def test_quantize_multiplier_hand_checked_values(real, expected):
     assert quantize_multiplier(real) == expected
-    assert reference.quantize_multiplier(real) == expected
+    assert reference_quantize_multiplier(real) == expected
 
 
 def test_quantize_multiplier_tie_rounds_away_from_zero():
@@ -68,7 +70,7 @@ def test_quantize_multiplier_single_rounding_saturates_large_shifts_and_refuses_
                  st.floats(min_value=-4.0, max_value=4.0, allow_subnormal=True)))
 def test_quantize_multiplier_matches_reference_and_approximates_real(real):
     multiplier, shift = quantize_multiplier(real)
-    assert (multiplier, shift) == reference.quantize_multiplier(real)
+    assert (multiplier, shift) == reference_quantize_multiplier(real)
     assert INT32_MIN <= multiplier <= INT32_MAX
     if multiplier:
         assert 1 << 30 <= abs(multiplier) <= 1 << 31
@@ -85,7 +87,7 @@ def test_saturating_case_int32_min_times_int32_min():
     assert scalar(INT32_MIN, INT32_MIN, 0, "double") == INT32_MAX
     # Then RoundingDivideByPOT(INT32_MAX, 1) = 1073741823.5 -> 1073741824 (tie away from zero).
     assert scalar(INT32_MIN, INT32_MIN, -1, "double") == 1 << 30
-    assert reference.multiply_by_quantized_multiplier(INT32_MIN, INT32_MIN, 0) == INT32_MAX
+    assert reference_multiply_by_quantized_multiplier(INT32_MIN, INT32_MIN, 0) == INT32_MAX
 
 
 @pytest.mark.parametrize("x, multiplier, shift, double, single", [
@@ -112,8 +114,8 @@ def test_saturating_case_int32_min_times_int32_min():
 def test_hand_derived_values(x, multiplier, shift, double, single):
     assert scalar(x, multiplier, shift, "double") == double
     assert scalar(x, multiplier, shift, "single") == single
-    assert reference.multiply_by_quantized_multiplier(x, multiplier, shift, False) == double
-    assert reference.multiply_by_quantized_multiplier(x, multiplier, shift, True) == single
+    assert reference_multiply_by_quantized_multiplier(x, multiplier, shift, False) == double
+    assert reference_multiply_by_quantized_multiplier(x, multiplier, shift, True) == single
 
 
 # --- multiply_by_quantized_multiplier: properties -------------------------------
@@ -131,7 +133,7 @@ def round_half_away_from_zero(value: Fraction) -> int:
 @given(int32s, st.one_of(positive_multipliers, st.integers(INT32_MIN, -1)), shifts)
 def test_double_rounding_matches_reference_and_its_definition(x, multiplier, shift):
     result = scalar(x, multiplier, shift, "double")
-    assert result == reference.multiply_by_quantized_multiplier(x, multiplier, shift, False)
+    assert result == reference_multiply_by_quantized_multiplier(x, multiplier, shift, False)
     if shift <= 0 and not (x == multiplier == INT32_MIN):
         # The definition, in exact rationals: round(x * M / 2**31) ties up, then
         # round(that / 2**-shift) ties away from zero.
@@ -143,7 +145,7 @@ def test_double_rounding_matches_reference_and_its_definition(x, multiplier, shi
 @given(int32s, positive_multipliers, shifts)
 def test_single_rounding_matches_reference_and_its_definition(x, multiplier, shift):
     result = scalar(x, multiplier, shift, "single")
-    assert result == reference.multiply_by_quantized_multiplier(x, multiplier, shift, True)
+    assert result == reference_multiply_by_quantized_multiplier(x, multiplier, shift, True)
     exact = round_half_up(Fraction(x * multiplier) * Fraction(2)**(shift - 31))
     if INT32_MIN <= exact <= INT32_MAX:
         assert result == exact
@@ -171,7 +173,7 @@ def test_broadcasting_per_channel_per_element_and_scalar():
     assert per_channel.dtype == np.int32 and per_channel.shape == acc.shape
     for index in np.ndindex(acc.shape):
         c = index[-1]
-        assert per_channel[index] == reference.multiply_by_quantized_multiplier(
+        assert per_channel[index] == reference_multiply_by_quantized_multiplier(
             int(acc[index]), int(multiplier[c]), int(shift[c]))
     per_element = multiply_by_quantized_multiplier(
         acc, np.broadcast_to(multiplier, acc.shape), np.broadcast_to(shift, acc.shape))

@@ -1,4 +1,4 @@
-"""Graded lab tests are probes (tinytorch.labs.expect): this gives each its answer key entry.
+"""Graded lab tests are probes (tinytorch.app.labs.expect): this gives each its answer key entry.
 
 Run with plain ``pytest``, each check compares at once with the lab's answer
 key (``tests/labs/answers/``; ``hidden/answers/`` where those tests exist).
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.labs import answer_key, expect
+from tinytorch.app.labs import answer_key, expect
 
 HERE = Path(__file__).parent
 KEYS = answer_key.load_entries(*sorted((HERE / "answers").glob("lab*.json")),

@@ -1,6 +1,6 @@
 """Lab 01 — tensors and broadcasting: undoing a broadcast, expanding, matmul's shape rule.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 01 on fixed inputs and hands over the results; the lab's answer key
 holds what the reference solution produces.  Nothing from later labs is used
 (no backward pass, no layers).
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.ops.arithmetic import unbroadcast
 
 

@@ -1,6 +1,6 @@
 """Lab 02 — autograd: the backward walk and a few derivatives.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 02 on fixed inputs and hands over the results (an order of tensors, the
 gradients a backward pass leaves in ``.grad``); the lab's answer key holds what
 the reference solution produces.  Each backward pass starts from an incoming
@@ -11,7 +11,7 @@ import numpy as np
 
 import tinytorch
 from tinytorch.autograd.engine import topological_order
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 
 def leaf(array):

@@ -1,6 +1,6 @@
 """Lab 03 — modules, layers and losses.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 03 on fixed inputs and hands over the results (parameter names,
 state_dict keys, a layer's output, a loss); the lab's answer key holds what
 the reference solution produces.  Tests that create layers seed tinytorch's
@@ -13,7 +13,7 @@ import pytest
 
 import tinytorch
 from tinytorch import nn
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.nn import functional as F
 
 

@@ -1,7 +1,7 @@
 """Lab 04 — optimizers and the training loop: SGD, Adam and AdamW, learning-rate
 schedules, gradient clipping.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 04 (the update rules, the schedules' rates, the clipping) on fixed
 inputs and hands over what it produced: parameter values after each step,
 state dicts, rates epoch by epoch, clipped gradients and norms.  The lab's
@@ -17,7 +17,7 @@ import pytest
 
 import tinytorch
 from tinytorch import nn, optim
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.nn.utils import clip_grad_norm_, clip_grad_value_
 from tinytorch.optim.lr_scheduler import CosineAnnealingLR, StepLR
 

@@ -1,6 +1,6 @@
 """Lab 05 — data pipelines: the DataLoader's epoch order, its batches and collation.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 05 (the order of an epoch, shuffled or not; that order cut into
 batches; examples stacked into a batch) on fixed datasets and hands over what
 came out: the batches' labels, sizes, shapes and dtypes.  The lab's answer key
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.utils.data import DataLoader, Dataset, Subset, TensorDataset, default_collate
 
 

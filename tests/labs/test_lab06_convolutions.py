@@ -1,7 +1,7 @@
 """Lab 06 — convolutions: output sizes, im2col, col2im and max pooling (kernels/conv2d.py,
 kernels/pooling.py).
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 06 on fixed inputs and hands over the results (output sizes, the
 columns im2col lists, the image col2im adds up, a convolution layer's output
 and gradients, window maxima and where they were); the lab's answer key holds
@@ -14,7 +14,7 @@ import tinytorch
 from tinytorch import nn
 from tinytorch.kernels.conv2d import col2im, im2col, output_size
 from tinytorch.kernels.pooling import max_pool2d_backward, max_pool2d_forward
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.nn import functional as F
 
 # (kernel, stride, padding, dilation) per axis (height, width), and the input's (height, width).

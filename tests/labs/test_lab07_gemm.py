@@ -1,7 +1,7 @@
 """Lab 07 — kernels and acceleration with Numba: the reordered, tiled and parallel tiled GEMM
 kernels of kernels/gemm.py.
 
-Every test is a probe (tinytorch.labs.expect): it runs the kernels students
+Every test is a probe (tinytorch.app.labs.expect): it runs the kernels students
 write in lab 07 on fixed operands and hands over the products; the lab's
 answer key holds what the reference solution produces.  The operands hold
 small integers, so every partial sum is exact in floating point: a kernel
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tinytorch.kernels import gemm
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 # (rows, inner, columns): non-square, sizes no tile divides, one row, one
 # column, an inner dimension of 1, and a size above the default tile of 64.

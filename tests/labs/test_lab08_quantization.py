@@ -1,7 +1,7 @@
 """Lab 08 — quantization: scales and zero points, per-channel weights, flattening, fake
 quantization.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 08 on fixed inputs and hands over the results (scales, zero points,
 permuted columns, fake-quantized values and their gradients, the output of
 a model quantized to int8); the lab's answer key holds what the reference
@@ -12,7 +12,7 @@ import pytest
 
 import tinytorch
 from tinytorch import nn
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.quant import FakeQuantize, Int8Interpreter, calibrate, convert, prepare
 from tinytorch.quant.convert import _columns_in_nhwc_order
 from tinytorch.quant.observers import activation_qparams, weight_qparams

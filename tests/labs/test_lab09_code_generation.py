@@ -1,6 +1,6 @@
 """Lab 09 — code generation to C and memory planning.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 09 (step overlap, the lower bound, the lowest free offset, the
 lifetimes of a graph's activations, C identifiers) on fixed inputs and hands
 over what it produced: offsets, sizes, lifetimes, names, the calls of the
@@ -19,7 +19,7 @@ from tinytorch.codegen.emitter import c_identifier, generate_model
 from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn, random_architecture
 from tinytorch.codegen.memory_planner import (
     Buffer, _lowest_free_offset, graph_buffers, lower_bound, plan_arena, plan_graph)
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 
 def random_buffers(rng, count, steps=8, longest=4, largest=200):

@@ -1,6 +1,6 @@
 """Lab 10 — on the microcontroller: flash and RAM from the ELF, counting Thumb instructions.
 
-Every test is a probe (tinytorch.labs.expect): it runs the code students write
+Every test is a probe (tinytorch.app.labs.expect): it runs the code students write
 in lab 10 (flash, RAM and weights of an ELF report, the sections an ELF
 occupies in memory, the length of Thumb instructions) on fixed inputs and
 hands over what it produced; the lab's answer key holds what the reference
@@ -24,7 +24,7 @@ from tinytorch.codegen.elf_report import ElfReport, Symbol, read_elf_report
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM, _instruction_count
 from tinytorch.codegen.example_graphs import digits_cnn
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 # (little-endian bytes, what they are), assembled by hand from the Armv7-M encodings.
 THUMB_INSTRUCTIONS = [

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kernels"))
 
 @pytest.fixture(scope="session")
 def trained_cnn():
-    from tinytorch.demo import train_digits
+    from tinytorch.app.demo import train_digits
 
     return train_digits("cnn", epochs=20, seed=0, show_progress=False)
 

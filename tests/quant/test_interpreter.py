@@ -1,9 +1,12 @@
 """The int8 interpreter against an independent integer reference, layer by layer, byte by byte."""
-import int8_reference as reference
 import numpy as np
 import pytest
 from test_capture import ResidualNet, randomized
 
+from tinytorch.kernels.int8.add import reference_add
+from tinytorch.kernels.int8.conv2d import reference_conv2d
+from tinytorch.kernels.int8.fully_connected import reference_fully_connected
+from tinytorch.kernels.int8.pooling import reference_avg_pool2d, reference_max_pool2d
 from tinytorch.quant import Int8Interpreter, calibrate, convert, prepare
 
 
@@ -20,23 +23,23 @@ def reference_run(graph, x):
             weight, bias = (graph.tensor(name).data for name in op.inputs[1:])
             common = (zero_point, out_zero_point, a["multiplier"], a["shift"])
             if op.type == "conv2d":
-                out = reference.conv2d(first, weight, bias, *common, tuple(a["stride"]),
+                out = reference_conv2d(first, weight, bias, *common, tuple(a["stride"]),
                                        tuple(a["padding"]), tuple(a["dilation"]), a["groups"],
                                        a["act_min"], a["act_max"], single)
             else:
-                out = reference.fully_connected(first, weight, bias, *common, a["act_min"],
+                out = reference_fully_connected(first, weight, bias, *common, a["act_min"],
                                                 a["act_max"], single)
         elif op.type in ("max_pool2d", "avg_pool2d"):
-            pool = reference.max_pool if op.type == "max_pool2d" else reference.average_pool
+            pool = reference_max_pool2d if op.type == "max_pool2d" else reference_avg_pool2d
             out = pool(first, tuple(a["kernel"]), tuple(a["stride"]), tuple(a["padding"]),
                        a["act_min"], a["act_max"])
         elif op.type == "global_avg_pool2d":
             window = first.shape[1:3]
-            out = reference.average_pool(first, window, window, (0, 0, 0, 0), a["act_min"],
-                                         a["act_max"])
+            out = reference_avg_pool2d(first, window, window, (0, 0, 0, 0), a["act_min"],
+                                       a["act_max"])
         elif op.type == "add":
             second = values[op.inputs[1]]
-            out = reference.add(first, second, zero_point, a["a_multiplier"], a["a_shift"],
+            out = reference_add(first, second, zero_point, a["a_multiplier"], a["a_shift"],
                                 graph.tensor(op.inputs[1]).zero_point, a["b_multiplier"],
                                 a["b_shift"], out_zero_point, a["output_multiplier"],
                                 a["output_shift"], a["act_min"], a["act_max"], a["left_shift"],
@@ -95,7 +98,7 @@ def test_int8_outputs_track_the_float_model(residual_prepared):
 
 
 def test_digits_cnn_int8_accuracy_within_one_point_of_float(trained_cnn, digits):
-    from tinytorch.quant.workflow import quantize_digits_model
+    from tinytorch.app.quantize import quantize_digits_model
 
     graph, report = quantize_digits_model(trained_cnn.model, "digits_cnn", show_progress=False)
     _, _, test_images, test_labels = digits

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
+import tinytorch.quant
 from tinytorch.quant.interpreter import dequantize, quantize
-from tinytorch.quant.observers import (HistogramObserver, MinMaxObserver,
-                                       MovingAverageMinMaxObserver, activation_qparams,
-                                       make_observer, weight_qparams)
+from tinytorch.quant.observers import (OBSERVERS, MinMaxObserver, MovingAverageMinMaxObserver,
+                                       PercentileObserver, activation_qparams, make_observer,
+                                       weight_qparams)
 
 
 def test_min_max_observer_keeps_the_extremes_of_all_batches():
@@ -22,9 +23,9 @@ def test_moving_average_follows_the_exponential_average():
     assert observer.range() == (-1.0, 3.0)  # halfway from the first batch to the second
 
 
-def test_histogram_observer_clips_a_rare_outlier_but_keeps_the_bulk():
+def test_percentile_observer_clips_a_rare_outlier_but_keeps_the_bulk():
     rng = np.random.default_rng(0)
-    observer = HistogramObserver(percentile=99.9)
+    observer = PercentileObserver(percentile=99.9)
     for _ in range(5):
         observer.observe(rng.uniform(-1, 1, 10_000))
     observer.observe(np.array([50.0]))  # one value in 50,001, and it widens the bins
@@ -33,6 +34,27 @@ def test_histogram_observer_clips_a_rare_outlier_but_keeps_the_bulk():
     min_max = MinMaxObserver()
     min_max.observe(np.array([50.0, -1.0]))
     assert min_max.range()[1] == 50.0
+
+
+def test_percentile_observer_range_is_the_percentile_of_the_values():
+    # 100,001 evenly spaced values on [-1, 1]; 99% kept leaves 0.5% out at each end.
+    values = np.linspace(-1.0, 1.0, 100_001)
+    observer = PercentileObserver(percentile=99.0, bins=2000)
+    observer.observe(values)
+    low, high = observer.range()
+    expected_low, expected_high = np.percentile(values, [0.5, 99.5])
+    bin_width = 2.0 / 2000
+    assert abs(low - expected_low) <= bin_width and abs(high - expected_high) <= bin_width
+
+
+def test_observers_by_name_the_percentile_one_is_called_percentile():
+    assert sorted(OBSERVERS) == ["minmax", "moving_average", "percentile"]
+    assert type(make_observer("percentile")) is PercentileObserver
+    assert type(make_observer(PercentileObserver)) is PercentileObserver
+    # PyTorch's HistogramObserver minimises the L2 error instead: the name is not reused.
+    with pytest.raises(ValueError, match="unknown observer"):
+        make_observer("histogram")
+    assert not hasattr(tinytorch.quant, "HistogramObserver")
 
 
 def test_an_observer_without_data_says_to_calibrate():

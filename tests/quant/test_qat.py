@@ -13,7 +13,7 @@ from tinytorch.utils.data import DataLoader, TensorDataset
 def test_fake_quantize_is_quantize_then_dequantize():
     x = np.linspace(-3, 3, 101)
     out = FakeQuantize.apply(tinytorch.tensor(x), 0.05, 7, -128, 127).array
-    # Ties differ (numpy rounds half to even); none of these points is a tie.
+    # Away from ties; test_fake_quant_rounding.py checks that both round ties the same way.
     np.testing.assert_allclose(out, dequantize(quantize(x, 0.05, 7), 0.05, 7), atol=1e-12)
 
 

@@ -10,7 +10,7 @@ from tinytorch.quant import Int8Graph, Int8Interpreter
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "tinytorch.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tinytorch.app.cli", *args], capture_output=True,
                           text=True, timeout=300)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinytorch.autograd.function import Function
+from tinytorch.creation import _sizes
 from tinytorch.ops.arithmetic import unbroadcast
 
 
@@ -119,13 +120,6 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
             f"[{-ndim}, {ndim - 1}], but got {dim})"
         )
     return dim % ndim
-
-
-def _sizes(shape: Sequence[Any]) -> tuple[int, ...]:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(size) for size in shape)
 
 
 def reshape(input: Any, *shape: Any) -> Any:

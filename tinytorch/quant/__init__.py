@@ -5,7 +5,8 @@
     graph = quant.convert(prepared)                      # the int8 graph
     quant.Int8Interpreter(graph).predict(test_images)
 
-Read the files in this order:
+Read the files in this order (after ``kernels/int8/affine.py``, which
+introduces scales, zero points and the one rounding rule):
 
 1. ``observers.py``   watching activations to learn their ranges (calibration)
 2. ``capture.py``     reading a model as layers; batch-norm folding, ReLU fusion
@@ -21,11 +22,11 @@ from tinytorch.quant.convert import convert
 from tinytorch.quant.fake_quant import FakeQuantize
 from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo
 from tinytorch.quant.interpreter import Int8Interpreter, dequantize, quantize
-from tinytorch.quant.observers import (HistogramObserver, MinMaxObserver,
-                                       MovingAverageMinMaxObserver)
+from tinytorch.quant.observers import (MinMaxObserver, MovingAverageMinMaxObserver,
+                                       PercentileObserver)
 from tinytorch.quant.prepare import PreparedModel, calibrate, prepare, prepare_qat
 
-__all__ = ["FakeQuantize", "GraphError", "HistogramObserver", "Int8Graph", "Int8Interpreter",
-           "MinMaxObserver", "MovingAverageMinMaxObserver", "Op", "PreparedModel", "TensorInfo",
+__all__ = ["FakeQuantize", "GraphError", "Int8Graph", "Int8Interpreter", "MinMaxObserver",
+           "MovingAverageMinMaxObserver", "Op", "PercentileObserver", "PreparedModel", "TensorInfo",
            "UnsupportedLayerError", "calibrate", "capture", "convert", "dequantize", "prepare",
            "prepare_qat", "quantize"]

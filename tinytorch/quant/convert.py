@@ -1,7 +1,9 @@
 """Convert: from a calibrated (or QAT-trained) model to the int8 graph.
 
-This is where the arithmetic of DESIGN's int8 spec is decided, once, for every
-layer.  With ``s`` for scales and ``z`` for zero points:
+This is where the int8 arithmetic is decided, once, for every layer (the graph
+format it produces is specified in docs/int8_graph.md, the decisions behind it
+in docs/quantization.md).  With ``s`` for scales and ``z`` for zero points, and
+``round`` always ties away from zero (``kernels.int8.affine``):
 
 * **Activations** take the (scale, zero point) their observer learned; pooling
   and reshaping keep their input's, since they only select or move values.
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.kernels.int8 import add_parameters, quantize_multiplier
+from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, round_half_away_from_zero
 from tinytorch.quant.capture import INPUT, Layer
 from tinytorch.quant.graph import Int8Graph, Op, TensorInfo
 from tinytorch.quant.prepare import PreparedModel
@@ -49,7 +51,7 @@ def activation_clamp(activation: str | None, scale: float, zero_point: int) -> t
     low = max(-128, zero_point)
     if activation == "relu":
         return low, 127
-    return low, int(min(127, zero_point + round(6.0 / scale)))  # relu6
+    return low, int(min(127, zero_point + round_half_away_from_zero(6.0 / scale)))  # relu6
 
 
 def convert(prepared: PreparedModel, rounding: str = "double", name: str | None = None) -> Int8Graph:
@@ -92,11 +94,12 @@ def convert(prepared: PreparedModel, rounding: str = "double", name: str | None 
             w_scales = prepared.weight_scales(index)
             qmax = 2 ** (prepared.weight_bits - 1) - 1
             shape = (-1,) + (1,) * (weight.ndim - 1)
-            q_weight = np.clip(np.round(weight / w_scales.reshape(shape)), -qmax, qmax)
+            q_weight = np.clip(round_half_away_from_zero(weight / w_scales.reshape(shape)),
+                               -qmax, qmax)
             if layer.kind == "conv2d":
                 q_weight = q_weight.transpose(0, 2, 3, 1)  # [out, kh, kw, in / groups]
             bias_scales = x.scale * w_scales
-            q_bias = np.clip(np.round(bias / bias_scales), INT32_MIN, INT32_MAX)
+            q_bias = np.clip(round_half_away_from_zero(bias / bias_scales), INT32_MIN, INT32_MAX)
             for suffix, data, dtype, scales in (("weight", q_weight, "int8", w_scales),
                                                 ("bias", q_bias, "int32", bias_scales)):
                 tensor_name = f"{layer.name}.{suffix}"

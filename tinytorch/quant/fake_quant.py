@@ -11,13 +11,21 @@ to the int8 grid and maps it straight back to float,
 
     fake_quantize(x) = scale * (clamp(round(x / scale) + zero_point, qmin, qmax) - zero_point)
 
-so the rest of the network computes with exactly the values the integer
-hardware will see, while everything stays float (and differentiable
-elsewhere).  Rounding itself has a zero derivative almost everywhere, which
-would stop all learning.  The *straight-through estimator* pretends the
-rounding is the identity in the backward pass: the gradient flows through
-unchanged where x lies inside the representable range, and is zero where the
-clamp cut x off (moving a clipped value would not change the output).
+(``round`` is the stack's one rule, ties away from zero, from
+``kernels.int8.affine``), so the rest of the network computes with values on
+the int8 grid while everything stays float (and differentiable elsewhere).
+Given the same inputs, a layer's fake-quantized output matches the int8
+layer's to within one step (1 LSB), not exactly: here the layer computes in
+float and rounds once, while the int8 layer stores its bias as int32 and
+rescales its int32 accumulator with a fixed-point multiplier and shift
+(``kernels.int8.requantize``), so a value lying near a rounding boundary can
+land one level apart (and that difference travels on to later layers).
+
+Rounding itself has a zero derivative almost everywhere, which would stop all
+learning.  The *straight-through estimator* pretends the rounding is the
+identity in the backward pass: the gradient flows through unchanged where x
+lies inside the representable range, and is zero where the clamp cut x off
+(moving a clipped value would not change the output).
 
 Weights are fake-quantized per output channel, symmetrically, at the chosen
 bit width; activations per tensor, asymmetrically, with the range a
@@ -28,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.autograd.function import Function
+from tinytorch.kernels.int8 import round_half_away_from_zero
 from tinytorch.ops.pointwise import pass_where
 from tinytorch.tensor import Tensor
 
@@ -39,16 +48,17 @@ class FakeQuantize(Function):
     def forward(ctx, x, scale, zero_point, qmin, qmax):
         """scale * (clip(round(x / scale) + zero_point, qmin, qmax) - zero_point), in x's dtype.
 
+        round: ties away from zero, ``round_half_away_from_zero`` (as the int8 path rounds).
         scale, zero_point: scalars, or arrays that broadcast against x (per channel).
         Save for backward which elements of x lie inside the representable range
         [scale * (qmin - zero_point), scale * (qmax - zero_point)].
         """
-        # TODO: round x to the integer grid and back; remember where x was inside the range
+        # TODO: round x to the grid and back (round_half_away_from_zero); note where x was in range
         # BEGIN SOLUTION lab 08
         low = scale * (qmin - zero_point)
         high = scale * (qmax - zero_point)
         ctx.save_for_backward((x >= low) & (x <= high))
-        q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
+        q = np.clip(round_half_away_from_zero(x / scale) + zero_point, qmin, qmax)
         return (scale * (q - zero_point)).astype(x.dtype)
         # END SOLUTION
 

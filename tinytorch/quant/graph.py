@@ -14,7 +14,9 @@ back to Python modules or to float arithmetic; two programs read it:
 Because two programs depend on it, the graph is a *contract*, written down in
 ``docs/int8_graph.md`` and enforced by ``Int8Graph.validate``: every rule the
 document states is checked here, and a violation raises ``GraphError`` naming
-the op or tensor at fault.  A graph that passes validation can be run and
+the op or tensor at fault.  The rules of each op type (its inputs, attributes
+and shapes) are that type's entry in ``int8_ops.py``; the rules every tensor
+and every op obeys are here.  A graph that passes validation can be run and
 compiled without further checks.
 
 On disk a graph is two files with one stem: ``name.json`` (the structure, for
@@ -31,7 +33,7 @@ a pair that does not belong together with a GraphError naming both files.
 A graph file may also be damaged or written by someone hostile, so ``load``
 treats both files as untrusted input.  Whatever goes wrong (a truncated zip, a
 JSON nested 100 000 deep, ``true`` where an int belongs: Python's bool *is* an
-int, so every int check says ``_is_int``; a dimension too large for the C's
+int, so every int check says ``is_int``; a dimension too large for the C's
 int32 fields) ends in a GraphError naming the file and the value at fault,
 never in an exception of another kind.  ``tests/quant/test_graph_fuzz.py``
 damages saved graphs at random to hold the format to that.
@@ -59,21 +61,6 @@ FORMAT_VERSION = 2  # 2: the .json records the sha256 of its .npz (constants_sha
 ROUNDINGS = ("double", "single")
 INPUT_LAYOUTS = ("NCHW", "NC")
 INT32_MAX = 2**31 - 1  # the generated C holds sizes, strides and multipliers in int32
-
-# Each op type's attributes; per-channel lists are checked against the output channels.
-POOL_ATTRIBUTES = ("kernel", "stride", "padding", "act_min", "act_max")
-OP_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "conv2d": ("stride", "padding", "dilation", "groups", "multiplier", "shift",
-               "act_min", "act_max"),
-    "fully_connected": ("multiplier", "shift", "act_min", "act_max"),
-    "max_pool2d": POOL_ATTRIBUTES,
-    "avg_pool2d": POOL_ATTRIBUTES,
-    "global_avg_pool2d": ("act_min", "act_max"),
-    "add": ("left_shift", "a_multiplier", "a_shift", "b_multiplier", "b_shift",
-            "output_multiplier", "output_shift", "act_min", "act_max"),
-    "reshape": (),
-}
-OP_INPUT_COUNTS = {"conv2d": 3, "fully_connected": 3, "add": 2}  # all others: 1
 
 # What np.load raises on a damaged or hostile .npz.  NumPy documents no such list;
 # these were met by cutting and corrupting files (see the tests).
@@ -295,7 +282,7 @@ def _check_format(document: Any) -> None:
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise GraphError(f"not an int8 graph (format must be {FORMAT_NAME!r})")
     version = document.get("version")
-    if not (_is_int(version) and version == FORMAT_VERSION):
+    if not (is_int(version) and version == FORMAT_VERSION):
         raise GraphError(f"format version {version!r} is not supported "
                          f"(this TinyTorch reads version {FORMAT_VERSION})")
 
@@ -379,13 +366,13 @@ def _readable_json(document: dict[str, Any]) -> str:
 
 
 # ---- the rules, one function per kind of thing ----------------------------------------
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     """An int, and not a bool: JSON's true would otherwise pass for 1 (bool subclasses int)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, float) or _is_int(value)
+    return isinstance(value, float) or is_int(value)
 
 
 def _check_tensor(where: str, name: str, t: TensorInfo) -> None:
@@ -393,14 +380,14 @@ def _check_tensor(where: str, name: str, t: TensorInfo) -> None:
     if not isinstance(name, str):
         raise GraphError(f"{where}: tensor names must be strings, got {name!r}")
     if not (isinstance(t.shape, tuple) and t.shape and
-            all(_is_int(d) and 1 <= d <= INT32_MAX for d in t.shape)):
+            all(is_int(d) and 1 <= d <= INT32_MAX for d in t.shape)):
         raise GraphError(f"{what}: shape must be a non-empty list of ints in [1, 2^31 - 1], "
                          f"got {t.shape!r}")
     values = math.prod(t.shape)
     if values > INT32_MAX:
         raise GraphError(f"{what}: shape {list(t.shape)} holds {values} values, more than a "
                          f"C int32 can count (2^31 - 1)")
-    if not (_is_int(t.zero_point) and -128 <= t.zero_point <= 127):
+    if not (is_int(t.zero_point) and -128 <= t.zero_point <= 127):
         raise GraphError(f"{what}: zero_point must be an int in [-128, 127], got {t.zero_point!r}")
     if t.is_constant:
         if t.dtype not in ("int8", "int32"):
@@ -449,14 +436,18 @@ def _check_op_fields(where: str, index: int, op: Op) -> None:
 
 
 def _check_op(graph: Int8Graph, op: Op) -> None:
+    """The rules of every op, then those of its type (``int8_ops.OP_TYPES``)."""
+    # Imported here, not at the top: int8_ops imports GraphError and is_int from this module.
+    from tinytorch.quant.int8_ops import OP_TYPES
+
     what = f"int8 graph {graph.name!r}: op {op.name!r} ({op.type})"
-    if op.type not in OP_ATTRIBUTES:
-        raise GraphError(f"{what}: unknown op type; supported: {sorted(OP_ATTRIBUTES)}")
-    expected_inputs = OP_INPUT_COUNTS.get(op.type, 1)
-    if len(op.inputs) != expected_inputs or len(op.outputs) != 1:
-        raise GraphError(f"{what}: takes {expected_inputs} inputs and 1 output, got "
+    if op.type not in OP_TYPES:
+        raise GraphError(f"{what}: unknown op type; supported: {sorted(OP_TYPES)}")
+    op_type = OP_TYPES[op.type]
+    if len(op.inputs) != op_type.inputs or len(op.outputs) != 1:
+        raise GraphError(f"{what}: takes {op_type.inputs} inputs and 1 output, got "
                          f"{len(op.inputs)} inputs {op.inputs} and outputs {op.outputs}")
-    missing = [a for a in OP_ATTRIBUTES[op.type] if a not in op.attributes]
+    missing = [a for a in op_type.attributes if a not in op.attributes]
     if missing:
         raise GraphError(f"{what}: missing attributes {missing}")
     a = op.attributes
@@ -465,130 +456,16 @@ def _check_op(graph: Int8Graph, op: Op) -> None:
     if x.is_constant:
         raise GraphError(f"{what}: its first input {x.name!r} must be an activation")
     if "act_min" in a:
-        if not (_is_int(a["act_min"]) and _is_int(a["act_max"])
+        if not (is_int(a["act_min"]) and is_int(a["act_max"])
                 and -128 <= a["act_min"] <= a["act_max"] <= 127):
             raise GraphError(f"{what}: need -128 <= act_min <= act_max <= 127, "
                              f"got {a['act_min']!r}, {a['act_max']!r}")
-    shape = _output_shape(what, graph, op, x, a)
+    shape = op_type.output_shape(what, graph, op)
     if tuple(shape) != out.shape:
         raise GraphError(f"{what}: output {out.name!r} should have shape {list(shape)}, "
                          f"the graph says {list(out.shape)}")
-    if op.type in ("max_pool2d", "avg_pool2d", "global_avg_pool2d", "reshape"):
+    if op_type.keeps_quantization:
         if (out.scale, out.zero_point) != (x.scale, x.zero_point):
             raise GraphError(f"{what}: output {out.name!r} must keep the input's scale and "
                              f"zero point ({x.scale}, {x.zero_point}), got "
                              f"({out.scale}, {out.zero_point})")
-
-
-def _output_shape(what: str, graph: Int8Graph, op: Op, x: TensorInfo,
-                  a: dict[str, Any]) -> tuple[int, ...]:
-    """The output shape the op's rules give, after checking its inputs' shapes."""
-    if op.type == "reshape":
-        out = graph.tensor(op.outputs[0])
-        if out.size != x.size:
-            raise GraphError(f"{what}: cannot reshape {list(x.shape)} ({x.size} values) to "
-                             f"{list(out.shape)} ({out.size} values)")
-        return out.shape
-    if op.type == "add":
-        b = graph.tensor(op.inputs[1])
-        if b.shape != x.shape or b.is_constant:
-            raise GraphError(f"{what}: inputs must be activations of one shape, got "
-                             f"{list(x.shape)} and {list(b.shape)}")
-        # As kernels.int8.add requires: (q - zero_point) * 2^left_shift fits in int32, and
-        # each rescale is a multiplier below one (shift <= 0), as TFLite's ADD computes them.
-        if not (_is_int(a["left_shift"]) and 0 <= a["left_shift"] <= 23):
-            raise GraphError(f"{what}: left_shift must be an int in [0, 23], so that "
-                             f"(q - zero_point) * 2^left_shift fits in int32, "
-                             f"got {a['left_shift']!r}")
-        for side in ("a", "b", "output"):
-            _check_rescale(what, f"{side}_multiplier", a[f"{side}_multiplier"],
-                           f"{side}_shift", a[f"{side}_shift"], highest_shift=0)
-        return x.shape
-    if op.type == "fully_connected":
-        weight, bias = _weight_and_bias(what, graph, op, 2)
-        if len(x.shape) != 2 or weight.shape[1] != x.shape[1]:
-            raise GraphError(f"{what}: input {list(x.shape)} does not match weight "
-                             f"{list(weight.shape)} (expected input [1, {weight.shape[1]}])")
-        _check_per_channel(what, a, weight.shape[0])
-        return (1, weight.shape[0])
-    if len(x.shape) != 4:
-        raise GraphError(f"{what}: input {x.name!r} must be NHWC [1, H, W, C], "
-                         f"got {list(x.shape)}")
-    _, height, width, channels = x.shape
-    if op.type == "global_avg_pool2d":
-        return (1, 1, 1, channels)
-    stride = _pair(what, "stride", a["stride"])
-    top, bottom, left, right = _padding(what, a["padding"])
-    if op.type == "conv2d":
-        weight, bias = _weight_and_bias(what, graph, op, 4)
-        groups = a["groups"]
-        if not (_is_int(groups) and groups > 0 and channels % groups == 0
-                and weight.shape[0] % groups == 0 and weight.shape[3] * groups == channels):
-            raise GraphError(f"{what}: weight {list(weight.shape)} and groups={groups!r} do "
-                             f"not fit {channels} input channels")
-        _check_per_channel(what, a, weight.shape[0])
-        dilation = _pair(what, "dilation", a["dilation"])
-        kernel = ((weight.shape[1] - 1) * dilation[0] + 1, (weight.shape[2] - 1) * dilation[1] + 1)
-        out_channels = weight.shape[0]
-    else:
-        kernel = _pair(what, "kernel", a["kernel"])
-        out_channels = channels
-    # Padding reaches at most kernel - 1 beyond the edge (TFLite's SAME never more): a row
-    # of padding alone would be wasted work, and a bound keeps the C's index arithmetic
-    # (output index * stride - padding) far from int32's limits.
-    if max(top, bottom) >= kernel[0] or max(left, right) >= kernel[1]:
-        raise GraphError(f"{what}: padding {[top, bottom, left, right]} must be smaller than "
-                         f"the window {list(kernel)} on each side")
-    out_h = (height + top + bottom - kernel[0]) // stride[0] + 1
-    out_w = (width + left + right - kernel[1]) // stride[1] + 1
-    if out_h < 1 or out_w < 1:
-        raise GraphError(f"{what}: window {kernel} does not fit input {list(x.shape)} "
-                         f"with padding {[top, bottom, left, right]}")
-    return (1, out_h, out_w, out_channels)
-
-
-def _weight_and_bias(what: str, graph: Int8Graph, op: Op, ndim: int):
-    weight, bias = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2])
-    if not weight.is_constant or weight.dtype != "int8" or len(weight.shape) != ndim:
-        raise GraphError(f"{what}: weight {weight.name!r} must be an int8 constant with "
-                         f"{ndim} dimensions, got {weight.dtype} {list(weight.shape)}")
-    if not bias.is_constant or bias.dtype != "int32" or bias.shape != (weight.shape[0],):
-        raise GraphError(f"{what}: bias {bias.name!r} must be an int32 constant of shape "
-                         f"[{weight.shape[0]}], got {bias.dtype} {list(bias.shape)}")
-    return weight, bias
-
-
-def _check_per_channel(what: str, a: dict[str, Any], channels: int) -> None:
-    for key in ("multiplier", "shift"):
-        if not isinstance(a[key], list) or len(a[key]) != channels:
-            raise GraphError(f"{what}: {key} must be a list of {channels} ints (one per "
-                             f"output channel), got {a[key]!r}")
-    for multiplier, shift in zip(a["multiplier"], a["shift"]):
-        _check_rescale(what, "multiplier", multiplier, "shift", shift, highest_shift=30)
-
-
-def _check_rescale(what: str, multiplier_name: str, multiplier: Any, shift_name: str,
-                   shift: Any, highest_shift: int) -> None:
-    """One (multiplier, shift) pair, as ``kernels.int8.quantize_multiplier`` returns them."""
-    if not (_is_int(multiplier) and 0 <= multiplier <= INT32_MAX):
-        raise GraphError(f"{what}: {multiplier_name} {multiplier!r} is not an int in "
-                         f"[0, 2^31 - 1]")
-    if not (_is_int(shift) and -31 <= shift <= highest_shift):
-        raise GraphError(f"{what}: {shift_name} {shift!r} is not an int in "
-                         f"[-31, {highest_shift}]")
-
-
-def _pair(what: str, key: str, value: Any) -> tuple[int, int]:
-    if not (isinstance(value, list) and len(value) == 2
-            and all(_is_int(v) and 1 <= v <= INT32_MAX for v in value)):
-        raise GraphError(f"{what}: {key} must be [h, w] of ints in [1, 2^31 - 1], "
-                         f"got {value!r}")
-    return value[0], value[1]
-
-
-def _padding(what: str, value: Any) -> tuple[int, int, int, int]:
-    if not (isinstance(value, list) and len(value) == 4
-            and all(_is_int(v) and 0 <= v <= INT32_MAX for v in value)):
-        raise GraphError(f"{what}: padding must be [top, bottom, left, right] of ints in "
-                         f"[0, 2^31 - 1], got {value!r}")
-    return tuple(value)

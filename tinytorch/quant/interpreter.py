@@ -11,7 +11,8 @@ its output.
 Floats appear only at the two doors, and they are kept outside ``invoke``:
 
 * ``quantize_input`` turns a float batch into int8 (the graph input's scale
-  and zero point, rounding half away from zero as TFLite's QUANTIZE does), and
+  and zero point, rounding half away from zero as TFLite's QUANTIZE does, with
+  ``kernels.int8.affine.quantize``, the stack's one rounding rule), and
   transposes images from the float model's NCHW to the graph's NHWC;
 * ``dequantize_output`` maps int8 logits back to real numbers, and
   ``predict`` takes the argmax, which is all a classifier needs.
@@ -24,19 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.kernels import int8
+from tinytorch.kernels.int8.affine import dequantize, quantize  # re-exported: the two doors
 from tinytorch.quant.graph import GraphError, Int8Graph, Op
-
-
-def quantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Real numbers to int8: round(values / scale) + zero_point, half away from zero, clamped."""
-    scaled = np.asarray(values, dtype=np.float64) / scale
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
-    return np.clip(rounded + zero_point, -128, 127).astype(np.int8)
-
-
-def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Int8 to real numbers: scale * (q - zero_point), as float32."""
-    return (scale * (np.asarray(values, dtype=np.int32) - zero_point)).astype(np.float32)
 
 
 class Int8Interpreter:

@@ -1,7 +1,8 @@
 """Observers: learning the range of every activation before quantizing it.
 
 An int8 activation can hold 256 values.  Quantization maps a real interval
-[lo, hi] onto them, ``real = scale * (q - zero_point)``, with
+[lo, hi] onto them with the affine mapping ``real = scale * (q - zero_point)``
+(``kernels/int8/affine.py``), with
 
     scale = (hi - lo) / 255,    zero_point = round(-128 - lo / scale)
 
@@ -19,9 +20,11 @@ Three observers, three compromises:
 * ``MovingAverageMinMaxObserver`` averages each batch's min and max with an
   exponential moving average.  Ranges follow the typical batch, and this is
   what quantization-aware training uses while the weights are still moving.
-* ``HistogramObserver`` keeps a histogram of the values and picks the
+* ``PercentileObserver`` keeps a histogram of the values and picks the
   range that holds a chosen percentile (99.99% by default) of them, trading a
-  little clipping of outliers for finer steps everywhere else.
+  little clipping of outliers for finer steps everywhere else.  (PyTorch's
+  ``HistogramObserver`` also keeps a histogram, but searches for the range
+  that minimises the L2 quantization error: a different algorithm.)
 
 Three rules hold for all of them.  The range always contains 0, so that 0.0 is
 exactly representable (zero padding and ReLU's zeros must be exact).  The
@@ -157,7 +160,7 @@ class MovingAverageMinMaxObserver(Observer):
         self.batches += 1
 
 
-class HistogramObserver(Observer):
+class PercentileObserver(Observer):
     """Keeps a histogram; the range holds ``percentile`` percent of the values seen.
 
     The histogram's bins are fixed by the first batch's range and widened (by
@@ -168,7 +171,8 @@ class HistogramObserver(Observer):
     def __init__(self, percentile: float = 99.99, bins: int = 2048) -> None:
         super().__init__()
         if not 50 < percentile <= 100:
-            raise ValueError(f"HistogramObserver: percentile must be in (50, 100], got {percentile}")
+            raise ValueError(f"PercentileObserver: percentile must be in (50, 100], "
+                             f"got {percentile}")
         self.percentile, self.bins = percentile, bins
         self.counts = np.zeros(bins, dtype=np.int64)
         self.edge = 0.0  # the histogram covers [-edge, edge]
@@ -201,11 +205,11 @@ class HistogramObserver(Observer):
 
 
 OBSERVERS = {"minmax": MinMaxObserver, "moving_average": MovingAverageMinMaxObserver,
-             "histogram": HistogramObserver}
+             "percentile": PercentileObserver}
 
 
 def make_observer(kind: str | type[Observer] = "minmax") -> Observer:
-    """An observer by name (``minmax``, ``moving_average``, ``histogram``) or class."""
+    """An observer by name (``minmax``, ``moving_average``, ``percentile``) or class."""
     if isinstance(kind, type) and issubclass(kind, Observer):
         return kind()
     if kind not in OBSERVERS:

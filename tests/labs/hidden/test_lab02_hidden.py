@@ -1,6 +1,6 @@
-"""Lab 02, graded by the autograder only (probes: see tinytorch.labs.expect)."""
+"""Lab 02, graded by the autograder only (probes: see tinytorch.app.labs.expect)."""
 import tinytorch
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 
 def test_gradients_accumulate_across_backward_calls():

@@ -1,7 +1,7 @@
 """Lab 04, graded by the autograder only: the update rules step after step, for every
 option that changes the arithmetic, and the schedules and clipping on other inputs.
 
-Probes (tinytorch.labs.expect): each test runs the optimizers, schedules and
+Probes (tinytorch.app.labs.expect): each test runs the optimizers, schedules and
 clipping on fixed inputs and hands over what they produced; the hidden answer
 key holds the reference's results.  The package's own tests hold the
 reference to hand-computed examples, to PyTorch and to the textbook formulas.
@@ -13,7 +13,7 @@ import pytest
 
 import tinytorch
 from tinytorch import nn, optim
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.nn.utils import clip_grad_norm_, clip_grad_value_
 from tinytorch.optim.lr_scheduler import CosineAnnealingLR, StepLR
 

@@ -1,7 +1,7 @@
 """Lab 05, graded by the autograder only: the DataLoader on other datasets, batch sizes,
 seeds and example structures.
 
-Probes (tinytorch.labs.expect): each test runs the loader (its epoch order,
+Probes (tinytorch.app.labs.expect): each test runs the loader (its epoch order,
 its batches, its collation) on fixed inputs and hands over what came out; the
 hidden answer key holds the reference's results.  Every test that draws
 random numbers seeds its generator first.
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.utils.data import DataLoader, Dataset, Subset, TensorDataset, default_collate
 
 

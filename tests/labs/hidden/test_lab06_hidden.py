@@ -1,4 +1,4 @@
-"""Lab 06, graded by the autograder only (probes: see tinytorch.labs.expect)."""
+"""Lab 06, graded by the autograder only (probes: see tinytorch.app.labs.expect)."""
 import numpy as np
 import pytest
 
@@ -6,7 +6,7 @@ import tinytorch
 from tinytorch import nn
 from tinytorch.kernels.conv2d import col2im, im2col, output_size
 from tinytorch.kernels.pooling import max_pool2d_backward, max_pool2d_forward
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.nn import functional as F
 
 

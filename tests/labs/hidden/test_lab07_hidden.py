@@ -1,4 +1,4 @@
-"""Lab 07, graded by the autograder only (probes: see tinytorch.labs.expect).
+"""Lab 07, graded by the autograder only (probes: see tinytorch.app.labs.expect).
 
 Shapes stay small: the lab checks run these kernels as plain Python
 (NUMBA_DISABLE_JIT=1).
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinytorch.kernels import gemm
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 KERNELS = [pytest.param(name, id=name.removeprefix("matmul_").replace("_", " "))
            for name in ("matmul_reordered", "matmul_tiled", "matmul_parallel_tiled")]

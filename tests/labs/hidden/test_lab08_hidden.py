@@ -1,10 +1,10 @@
-"""Lab 08, graded by the autograder only (probes: see tinytorch.labs.expect)."""
+"""Lab 08, graded by the autograder only (probes: see tinytorch.app.labs.expect)."""
 import numpy as np
 import pytest
 
 import tinytorch
 from tinytorch import nn
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 from tinytorch.quant import FakeQuantize, Int8Interpreter, calibrate, convert, prepare, prepare_qat
 from tinytorch.quant.convert import _columns_in_nhwc_order
 from tinytorch.quant.fake_quant import fake_quantize_activation, fake_quantize_weight
@@ -81,7 +81,7 @@ def test_columns_in_nhwc_order(image_shape):
     expect.value(permuted, what="the columns of a weight numbered row by row, in NHWC order")
 
 
-def test_fake_quantize_keeps_float64_and_rounds_halves_to_even():
+def test_fake_quantize_keeps_float64_and_rounds_halves_away_from_zero():
     x = np.array([-1.25, -0.75, -0.25, 0.25, 0.75, 1.25, 0.5, -0.5])
     out = FakeQuantize.apply(tinytorch.tensor(x), 0.5, 0, -128, 127)
     expect.value(str(out.dtype), what="the dtype of the result")

@@ -1,4 +1,4 @@
-"""Lab 09, graded by the autograder only (probes: see tinytorch.labs.expect).
+"""Lab 09, graded by the autograder only (probes: see tinytorch.app.labs.expect).
 
 Other buffers, graphs and names than the visible tests: ranges that touch or
 sit at step -1, peaks that are not at step 0, gaps that fit exactly or by one
@@ -15,7 +15,7 @@ from tinytorch.codegen.emitter import c_identifier, generate_model
 from tinytorch.codegen.example_graphs import GraphBuilder, ds_cnn, residual_net
 from tinytorch.codegen.memory_planner import (
     Buffer, _lowest_free_offset, graph_buffers, lower_bound, plan_graph)
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 
 def described(buffers):

@@ -1,4 +1,4 @@
-"""Lab 10, graded by the autograder only (probes: see tinytorch.labs.expect).
+"""Lab 10, graded by the autograder only (probes: see tinytorch.app.labs.expect).
 
 Other inputs than the visible tests: every top-five-bits pattern of a Thumb
 halfword, streams that end in an odd byte or half an instruction, random
@@ -18,7 +18,7 @@ from tinytorch.codegen.elf_report import ElfReport, Symbol, read_elf_report
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM, _instruction_count
 from tinytorch.codegen.example_graphs import residual_net
-from tinytorch.labs import expect
+from tinytorch.app.labs import expect
 
 
 def test_instruction_count_for_every_top_five_bits():

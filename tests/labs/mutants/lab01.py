@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 01 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 01 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("unbroadcast sums the leading axes but forgets the stretched size-1 ones",

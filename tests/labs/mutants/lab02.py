@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 02 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 02 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("topological_order walks the graph breadth first, so a tensor can come before "

@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 03 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 03 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("__setattr__ registers a Parameter or Module without forgetting what the name held "

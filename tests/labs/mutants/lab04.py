@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 04 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 04 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("SGD adds the weight decay before maximize flips the gradient's sign",

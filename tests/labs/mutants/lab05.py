@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 05 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 05 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("batch_indices drops the short last batch even without drop_last",

@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 06 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 06 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("output_size forgets the dilation: the kernel spans kernel positions, not "

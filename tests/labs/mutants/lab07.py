@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 07 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 07 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("the reordered kernel assigns each product instead of adding it, so out keeps only "

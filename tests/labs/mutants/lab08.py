@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 08 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 08 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("activation_qparams does not widen the range to contain 0", "tinytorch/quant/observers.py",
@@ -28,7 +28,7 @@ return (weight.reshape(out_features, channels, height, width)
 low = scale * (qmin - zero_point)
 high = scale * (qmax - zero_point)
 ctx.save_for_backward((x >= low) & (x <= high))
-q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
+q = np.clip(round_half_away_from_zero(x / scale) + zero_point, qmin, qmax)
 return (scale * q).astype(x.dtype)
 """),
     Mutant("FakeQuantize's forward leaves the ends of the range out of the straight-through "
@@ -36,7 +36,7 @@ return (scale * q).astype(x.dtype)
 low = scale * (qmin - zero_point)
 high = scale * (qmax - zero_point)
 ctx.save_for_backward((x > low) & (x < high))
-q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
+q = np.clip(round_half_away_from_zero(x / scale) + zero_point, qmin, qmax)
 return (scale * (q - zero_point)).astype(x.dtype)
 """),
     Mutant("FakeQuantize's backward passes the gradient everywhere, clamped values included",

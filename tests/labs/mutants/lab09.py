@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 09 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 09 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("overlaps_in_time with strict comparisons: ranges that share only an end step "

@@ -1,5 +1,5 @@
-"""Plausible wrong solutions of lab 10 (tinytorch.labs.mutation): each must fail a graded test."""
-from tinytorch.labs.mutation import Mutant
+"""Near-solutions of lab 10 (tinytorch.app.labs.mutation): each must fail a graded test."""
+from tinytorch.app.labs.mutation import Mutant
 
 MUTANTS = [
     Mutant("flash leaves out .data, whose initial values are stored in flash too",

@@ -3,7 +3,7 @@
 A graded test is a *probe*: it calls the student's code on fixed inputs and
 hands each result to ``expect``:
 
-    from tinytorch.labs import expect
+    from tinytorch.app.labs import expect
 
     expect.value(unbroadcast(grad, (3, 1)), rtol=1e-12, what="the summed gradient")
     expect.value(expanded.shape, what="the shape")

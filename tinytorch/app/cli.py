@@ -3,7 +3,10 @@
 Each sub-command is a thin front end over a function of the package, so that
 everything the command does can also be done, and tested, from Python.
 Heavy modules are imported inside the command that needs them: ``tinytorch
---help`` must answer instantly.
+--help`` must answer instantly.  Run as a program, the command owns its
+process, so it applies the process-wide tuning
+(``tinytorch.kernels.tune_process``) before any command runs; the child
+processes it starts inherit the thread wait policy.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import sys
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tinytorch import demo
+    from tinytorch.app import demo
 
     if args.train_only:
         result = demo.main(args.model, epochs=args.epochs, seed=args.seed,
@@ -34,7 +37,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from tinytorch.quant.workflow import quantize_checkpoint
+    from tinytorch.app.quantize import quantize_checkpoint
 
     report = quantize_checkpoint(args.checkpoint, out=args.out, observer=args.observer,
                                  weight_bits=args.weight_bits, rounding=args.rounding,
@@ -125,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("checkpoint", help="a model checkpoint (.npz) from `tinytorch demo --save`")
     quantize.add_argument("--out", metavar="GRAPH",
                           help="write the int8 graph here (GRAPH.json + GRAPH.npz)")
-    quantize.add_argument("--observer", choices=["minmax", "moving_average", "histogram"],
+    quantize.add_argument("--observer", choices=["minmax", "moving_average", "percentile"],
                           default="minmax", help="activation range observer (default minmax)")
     quantize.add_argument("--weight-bits", type=int, default=8,
                           help="bits per weight, 2 to 8 (default 8)")
@@ -158,14 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_toolchain_option(deploy)
     deploy.set_defaults(run=_deploy)
 
-    from tinytorch.labs.commands import add_commands  # argparse only; each command imports lazily
+    from tinytorch.app.labs.commands import add_commands  # argparse only; each command imports lazily
 
     add_commands(commands)  # `tinytorch lab ...` and `tinytorch grade NN`
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command.  Without ``argv`` this is the program (the ``tinytorch`` script,
+    ``python -m tinytorch``): it reads ``sys.argv`` and tunes the process it owns.  Called
+    from Python with an argument list, it leaves the calling process as it found it."""
     args = build_parser().parse_args(argv)
+    if argv is None:
+        from tinytorch.kernels import tune_process
+
+        tune_process()  # idle OpenMP threads sleep, freed memory is reused
     try:
         return args.run(args)
     except (OSError, ValueError, RuntimeError, NotImplementedError) as error:

@@ -173,7 +173,7 @@ def _students_file(path: str, root: Path) -> str:
     except ValueError:
         return ""
     package = relative.parts[0] in ("tinytorch", "kernels", "codegen") and relative.parts[:2] != (
-        "tinytorch", "labs")
+        "tinytorch", "app")
     return relative.as_posix() if package else ""
 
 

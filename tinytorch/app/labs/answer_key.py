@@ -60,7 +60,7 @@ def make_key(root: Path, lab: Lab, hidden: bool) -> dict[str, Any]:
         environment = {**os.environ, expect.MODE_VARIABLE: "reference",
                        "PYTHONDONTWRITEBYTECODE": "1"}
         process = subprocess.run(
-            [sys.executable, "-m", "tinytorch.labs.answer_key", "--out", str(out), *selectors],
+            [sys.executable, "-m", "tinytorch.app.labs.answer_key", "--out", str(out), *selectors],
             cwd=root, env=environment, capture_output=True, text=True)
         if not out.exists():
             raise AnswerKeyError(f"lab {lab.tag}: the reference run failed:\n"
@@ -123,7 +123,7 @@ def load_entries(*key_files: Path) -> dict[str, dict]:
     return entries
 
 
-# ---- the reference run (a child process: ``python -m tinytorch.labs.answer_key``) ----------
+# ---- the reference run (a child process: ``python -m tinytorch.app.labs.answer_key``) ----------
 
 class _Recorder:
     """A pytest plugin: each test's records and whether the reference passed it."""

@@ -15,10 +15,10 @@ against its lower bound, instructions per inference and what they mean in
 milliseconds, and the bit-exact verdict.
 
 Each step is a call into the chapter that explains it (``training.py``,
-``quant/``, ``codegen/``); this file only strings them together.  It is part
-of the command-line front end, the one place where ``tinytorch`` reaches
-``tinytorch.codegen``, and it does so inside ``run_end_to_end`` so that
-importing the package never loads the code generator.
+``quant/``, ``codegen/``); this file only strings them together.  It belongs
+to the application layer (``tinytorch.app``), on top of every layer, so it
+may reach ``tinytorch.codegen``; it does so inside ``run_end_to_end`` so
+that ``tinytorch demo --train-only`` never loads the code generator.
 """
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
     from tinytorch.codegen.emitter import generate_model, model_files
     from tinytorch.codegen.output_directory import check_writable, write_files
     from tinytorch.quant import Int8Interpreter
-    from tinytorch.quant.workflow import quantize_digits_model
+    from tinytorch.app.quantize import quantize_digits_model
 
     def step(number: int, text: str) -> None:
         print(f"[{number}/5] {text}", flush=True)

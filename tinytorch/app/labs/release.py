@@ -296,7 +296,7 @@ def student_readme(root: Path, to_write: set[int]) -> str:
         tutorial = f"`{lab.tutorial}`" if (root / lab.tutorial).is_file() else "(none yet)"
         status = "to write" if lab.number in to_write else "written for you"
         rows.append(f"| {lab.tag} | {lab.title} | {tutorial} | {status} |")
-    template = root / "tinytorch" / "labs" / STUDENT_README.name  # the released tree's own
+    template = root / "tinytorch" / "app" / "labs" / STUDENT_README.name  # the released tree's own
     text = (template if template.is_file() else STUDENT_README).read_text(encoding="utf-8")
     return text.replace("<!-- labs -->", "\n".join(rows))
 

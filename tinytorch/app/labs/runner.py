@@ -27,7 +27,7 @@ running if the process dies or has to be killed.  A test file that does not
 load is reported and the others still run; ``--collect-only`` lists the
 tests without running any.
 
-Graded tests are probes (``tinytorch.labs.expect``): the runner tells
+Graded tests are probes (``tinytorch.app.labs.expect``): the runner tells
 ``expect`` which test starts and adds the test's records of what the code
 produced to its ``result`` event, with ``completed`` (the test ran to its
 end).  With ``$TINYTORCH_CHECKS=record`` those records are all the grader
@@ -178,12 +178,12 @@ class Recorder:
 
 
 def _expect():  # noqa: ANN202
-    """The module ``tinytorch.labs.expect`` of the tree under test, or None if it will not load
+    """The module ``tinytorch.app.labs.expect`` of the tree under test, or None if it will not load
     (a package that does not import: its tests fail on their own)."""
-    module = sys.modules.get("tinytorch.labs.expect")
+    module = sys.modules.get("tinytorch.app.labs.expect")
     if module is None:
         try:
-            import tinytorch.labs.expect as module
+            import tinytorch.app.labs.expect as module
         except BaseException:  # noqa: BLE001  (anything the student's package raises)
             return None
     return module
@@ -274,7 +274,7 @@ OUTPUT_LIMIT = 20_000  # characters of pytest's report kept per test, the end of
 # ---- where in the student's code ------------------------------------------------------
 
 def student_folders(root: Path, overlay: Path | None) -> list[Path]:
-    """The package folders a student writes, in the tree and in its overlay (not ``tinytorch/labs``)."""
+    """The package folders a student writes, in the tree and in its overlay (not ``tinytorch/app``)."""
     return [base / folder for base in (overlay, root) if base is not None
             for folder in PACKAGE_FOLDERS.values()]
 
@@ -282,7 +282,7 @@ def student_folders(root: Path, overlay: Path | None) -> list[Path]:
 def _in_student_code(filename: str, folders: list[Path]) -> bool:
     path = os.path.realpath(filename)
     return any(path.startswith(str(folder) + os.sep) for folder in folders) and not any(
-        path.startswith(str(folder / "labs") + os.sep) for folder in folders
+        path.startswith(str(folder / "app") + os.sep) for folder in folders
         if folder.name == "tinytorch")
 
 

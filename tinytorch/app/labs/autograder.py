@@ -8,7 +8,7 @@ and reads ``/autograder/results/results.json``.  The bundle holds:
 * ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis,
   and for the code-generation labs a C compiler, ziglang, unicorn, pyelftools);
 * ``run_autograder``: hands everything to ``grader/autograde.py``, the
-  bundle's own grading code (a copy of ``tinytorch/labs``, imported as
+  bundle's own grading code (a copy of ``tinytorch/app/labs``, imported as
   ``grader``; the student's copy of it is never run): it copies the
   student's repository without its tests and pytest configuration, runs
   the instructor's visible tests, then the hidden ones, each confined and in

@@ -6,7 +6,7 @@ A test that ends in ``assert`` decides pass or fail inside the process that
 runs the student's code, and code in a process can change anything in it:
 the test's verdict, pytest's report, the file the report goes to.  So the
 autograder never asks the student's process whether a test passed.  A graded
-test states its checks through ``tinytorch.labs.expect``; run on a
+test states its checks through ``tinytorch.app.labs.expect``; run on a
 submission, each check only *records* what the student's code produced (a
 value, or the exception it raised), as data; the grader, a separate process
 that never imports the student's code, then holds each record against the

@@ -1,9 +1,10 @@
 """Post-training quantization of a digits model in one call (what `tinytorch quantize` runs).
 
-The steps, each from its own file: capture and prepare the model
-(``prepare.py``), calibrate its observers on training batches
-(``prepare.calibrate``), convert it to the int8 graph (``convert.py``), and
-compare the graph with the float model on the test set (``report.py``).
+The steps, each from its own file of ``tinytorch/quant/``: capture and
+prepare the model (``prepare.py``), calibrate its observers on training
+batches (``prepare.calibrate``), convert it to the int8 graph
+(``convert.py``), and compare the graph with the float model on the test set
+(``report.py``).  This file only strings them together for the digits data.
 """
 from __future__ import annotations
 
