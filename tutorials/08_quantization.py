@@ -182,9 +182,10 @@ show(figure, "lab08_accuracy_against_bits")
 # %% [markdown]
 # ## 5. Double or single rounding?
 #
-# TFLite Micro and CMSIS-NN requantize with two roundings (a rounding doubling high
-# multiply, then a rounding shift); newer LiteRT kernels round once. The two differ by at
-# most one on a small fraction of values. Both are exact integer arithmetic; what matters
+# TFLite's default reference kernels, TFLite Micro and CMSIS-NN requantize with two
+# roundings (a rounding doubling high multiply, then a rounding shift); TFLite built with
+# the opt-in `TFLITE_SINGLE_ROUNDING` rounds once. The two differ by at most one on a small
+# fraction of values. Both are exact integer arithmetic; what matters
 # is that the interpreter and the C code agree on which one they use.
 
 # %%
