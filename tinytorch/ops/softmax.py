@@ -70,7 +70,8 @@ class LogSoftmax(Function):
 
 def _axis(input: Any, dim: int | None, op: str) -> int:
     if dim is None:
-        # PyTorch's old implicit choice: dim 1 for 2-D and higher, 0 otherwise.
+        # PyTorch's legacy implicit-dim rule: dim 0 for 0-, 1- and 3-D input
+        # (a 3-D input was read as one unbatched C x H x W image), dim 1 otherwise.
         dim = 0 if input.ndim in (0, 1, 3) else 1
     ndim = max(input.ndim, 1)
     if not -ndim <= dim < ndim:
