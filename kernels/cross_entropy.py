@@ -9,12 +9,14 @@ overflows), and its gradient with respect to the logits is the famous
 
     d loss / d z_j = softmax(z)_j - [j == t]
 
-"what the model predicted minus the truth".  Computed as separate array
-operations (max, subtract, exp, sum, log, pick, mean) this is eight passes and
-eight temporary arrays; here it is one loop over each row, which keeps the row
-in registers and L1 cache.  The forward kernel also returns each row's
-log-sum-exp, so the backward kernel can rebuild softmax(z) = exp(z - lse)
-without redoing the reduction.
+"what the model predicted minus the truth".  Computed as whole-array
+operations (max, subtract, exp, sum, log, pick, subtract) the loss takes seven
+passes over memory, each writing a temporary array.  Here each row is read by
+two short loops, one for the maximum and one for the sum of exponentials, and
+a row of C logits is small enough to stay in L1 cache between them.  The
+forward kernel also returns each row's log-sum-exp, so the backward kernel
+(one loop per row) can rebuild softmax(z) = exp(z - lse) without redoing the
+reduction.
 
 ``label_smoothing`` mixes the one-hot target with the uniform distribution:
 the target weight becomes 1 - s on class t and s / C on every class.
