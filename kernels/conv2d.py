@@ -1,28 +1,30 @@
-"""Convolution as matrix multiplication: im2col, one GEMM, col2im.
+"""Convolution as matrix multiplication: im2col, batched GEMMs, col2im.
 
 A 2-D convolution slides a small filter over an image: each output value is
 the dot product of a filter (C_in x KH x KW weights) with the patch of input
 under it.  Written as loops that is seven nested ``for``s and far too slow in
 Python.  The classic trick (used by Caffe, and still by many CPU libraries)
-turns it into one big matrix product, the operation computers are best at:
+turns it into matrix products, the operation computers are best at:
 
 1. **im2col**: copy every input patch into a column of a matrix ``cols`` of
    shape (C_in*KH*KW, OH*OW): one column per output position.  Stride,
    padding and dilation only change *which* input pixel lands in which slot;
    padded positions hold 0.
 2. **GEMM**: ``out = W @ cols`` with the weights flattened to
-   (C_out, C_in*KH*KW).  Each row of the result is one output channel: the
-   layout is already NCHW.
+   (C_out, C_in*KH*KW), one matrix product per image.  Each row of the
+   result is one output channel: the layout is already NCHW.
 3. **backward**: the same matrices transposed.  ``grad_W = grad_out @ cols^T``
-   and ``grad_cols = W^T @ grad_out``; **col2im** then adds every column of
+   (summed over the images) and ``grad_cols = W^T @ grad_out``; **col2im** then adds every column of
    ``grad_cols`` back onto the input positions it was copied from (a pixel
    inside several patches collects several contributions).
 
 Groups split the channels into ``groups`` independent convolutions (depthwise:
-one channel each); we keep a group axis in ``cols`` and ``W`` and let
-``np.matmul`` batch over it.  The price of im2col is memory: KH*KW copies of
-the input.  For the small images of this course that is cheap, and it makes
-both passes a single BLAS call.
+one channel each); we keep a group axis in ``cols`` and ``W``, so a batch of N
+images with G groups is N*G GEMMs, one per image and group, which one
+``np.matmul`` call runs as a batch.  The price of im2col is memory: every
+input value is copied into about KH*KW/(stride_h*stride_w) columns (one per
+window that covers it).  For the small images of this course that is cheap,
+and it turns every product of both passes into one batched matrix multiply.
 
 im2col and col2im are Numba kernels, parallel over the images of the batch
 (each image writes only its own slice, so there is no race).  Below them,
@@ -41,10 +43,10 @@ Pair = tuple[int, int]
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     """Number of output positions along one axis (PyTorch's formula).
 
-    To build: count the windows that fit.  The padded axis has
+    It counts the windows that fit.  The padded axis has
     ``size + 2 * padding`` positions; a dilated kernel spans
     ``dilation * (kernel - 1) + 1`` of them; windows start at 0, ``stride``,
-    ``2 * stride``, ... as long as the whole span still fits.  Integer
+    ``2 * stride``, ... as long as the whole span still fits, so integer
     division (``//``) counts the whole strides.
 
     Worked example: size 5, kernel 3, stride 2, padding 1, dilation 1.  The
@@ -62,11 +64,10 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, 
            out_h, out_w):
     """Patches of x (N, C, H, W) as columns: (N, C*KH*KW, OH*OW), zeros where padded.
 
-    To build: fill ``cols`` so that ``cols[n, row, column]`` holds the input
-    pixel that kernel tap ``row`` sees at output position ``column``.  Rows
-    count kernel taps in (channel, kernel row i, kernel column j) order and
-    columns count output positions row-major; ``conv2d_forward`` and ``col2im``
-    rely on that layout, so it is given:
+    ``cols[n, row, column]`` holds the input pixel that kernel tap ``row``
+    sees at output position ``column``.  Rows count kernel taps in (channel,
+    kernel row i, kernel column j) order and columns count output positions
+    row-major; ``conv2d_forward`` and ``col2im`` rely on that layout:
 
         # BEGIN HINT lab 06
         row = (c * kernel_h + i) * kernel_w + j
@@ -77,10 +78,10 @@ def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, 
     ``(y * stride_h - pad_h + i * dilation_h, x * stride_w - pad_w + j * dilation_w)``;
     when that falls outside the image it is padding, and ``cols`` keeps its 0.
 
-    Approach: loop over images with ``prange`` (each image writes only its own
-    slice of ``cols``, so the threads never collide), then channels, kernel
-    taps and output positions.  Skip a whole output row as soon as its source
-    row is out of range.
+    The outer loop runs over images with ``prange`` (each image writes only
+    its own slice of ``cols``, so the threads never collide), then over
+    channels, kernel taps and output positions; a whole output row is skipped
+    as soon as its source row is out of range.
 
     Worked example: one 1-channel 3x3 image, kernel 2x2, stride 1, no padding:
     out_h = out_w = 2, so ``cols`` is (1, 4, 4); its row 0 (tap i=0, j=0) is
@@ -111,13 +112,13 @@ def col2im(cols, channels, height, width, kernel_h, kernel_w, stride_h, stride_w
            dilation_h, dilation_w, out_h, out_w):
     """The adjoint of im2col: add every column entry back onto its input pixel.
 
-    To build: walk exactly the same (image, channel, tap, output position)
-    loops as ``im2col``, but in the other direction: where im2col *copied*
-    ``x[n, c, source_y, source_x]`` into ``cols[n, row, column]``, add
-    ``cols[n, row, column]`` *onto* ``image[n, c, source_y, source_x]``.
-    Add, do not assign: a pixel that sits in several windows (stride smaller
-    than the kernel) collects one contribution from each.  Entries that came
-    from padding belong to no pixel and are dropped.
+    It walks exactly the same (image, channel, tap, output position) loops
+    as ``im2col``, but in the other direction: where im2col *copied*
+    ``x[n, c, source_y, source_x]`` into ``cols[n, row, column]``, col2im adds
+    ``cols[n, row, column]`` *onto* ``image[n, c, source_y, source_x]``.  It
+    adds rather than assigns because a pixel that sits in several windows
+    (stride smaller than the kernel) collects one contribution from each.
+    Entries that came from padding belong to no pixel and are dropped.
 
     Worked example: a 1x3 image, kernel 1x2, stride 1: im2col makes columns
     (x0, x1) and (x1, x2); col2im of all-ones columns gives (1, 2, 1), since

@@ -36,13 +36,13 @@ Pair = tuple[int, int]
 def _max_pool_planes(planes, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w):
     """Window maxima of planes (P, H, W) and where each maximum was: (P, OH, OW) twice.
 
-    To build: for every plane p and output position (y, x), scan the window
-    whose top-left corner is ``(y * stride_h - pad_h, x * stride_w - pad_w)``,
-    skipping positions outside the plane (padding never wins), and store the
+    For every plane p and output position (y, x) it scans the window whose
+    top-left corner is ``(y * stride_h - pad_h, x * stride_w - pad_w)``,
+    skipping positions outside the plane (padding never wins), and stores the
     largest value in ``out[p, y, x]`` and its flat position
-    ``source_y * width + source_x`` in ``indices[p, y, x]``.  On ties keep the
-    first maximum met in row-major order; let NaN win, as PyTorch does
-    (``not value <= best`` is true for NaN).  Loop over planes with ``prange``.
+    ``source_y * width + source_x`` in ``indices[p, y, x]``.  A tie keeps the
+    first maximum met in row-major order, and NaN wins, as in PyTorch
+    (``not value <= best`` is true for NaN).  Planes run in parallel (``prange``).
 
     Worked example: the plane [[1, 5], [7, 2]] with a 2x2 window gives
     out [[7]] and indices [[2]] (row 1, column 0 of a 2-wide plane).
@@ -78,10 +78,10 @@ def _max_pool_planes(planes, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_
 def _max_pool_backward_planes(grad_planes, indices, height, width):
     """Send each output's gradient to the input element that won its window.
 
-    To build: ``grad_input`` is (P, H*W), flat per plane, which is exactly
-    how ``indices`` numbers positions.  Add (do not assign) every
-    ``grad_planes[p, y, x]`` at ``indices[p, y, x]``: with overlapping
-    windows one input can win several of them.  Loop over planes with ``prange``.
+    ``grad_input`` is (P, H*W), flat per plane, which is exactly how
+    ``indices`` numbers positions.  Every ``grad_planes[p, y, x]`` is added
+    (not assigned) at ``indices[p, y, x]``, because with overlapping windows
+    one input can win several of them.  Planes run in parallel (``prange``).
 
     Worked example: indices [[2]] and gradient [[0.5]] on a 2x2 plane give
     the flat gradient [0, 0, 0.5, 0].
