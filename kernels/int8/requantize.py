@@ -69,6 +69,7 @@ from fractions import Fraction
 import numpy as np
 from numba import njit
 
+from .affine import round_half_away_from_zero
 from .checks import as_int32_values, check_multiplier_and_shift, check_rounding
 
 INT32_MIN = -(1 << 31)
@@ -165,15 +166,6 @@ def reference_multiply_by_quantized_multiplier(x: int, quantized_multiplier: int
 # --- 1. From a real number to (multiplier, shift), once, ahead of time -------
 # From here on, the version the kernels run.
 
-def _round_half_away_from_zero(value: float) -> int:
-    # C's std::round (TfLiteRound); Python's round() sends ties to even instead.
-    magnitude = abs(value)
-    whole = math.floor(magnitude)
-    if magnitude - whole >= 0.5:
-        whole += 1
-    return int(whole) if value >= 0 else -int(whole)
-
-
 def quantize_multiplier(real: float, rounding: str = "double") -> tuple[int, int]:
     """Split ``real`` into ``(multiplier, shift)`` with real ~= multiplier * 2**(shift - 31).
 
@@ -201,7 +193,9 @@ def quantize_multiplier(real: float, rounding: str = "double") -> tuple[int, int
     if real == 0.0:
         return 0, 0
     fraction, shift = math.frexp(real)
-    multiplier = _round_half_away_from_zero(fraction * (1 << 31))
+    # C's std::round (TfLiteRound), the rule of affine.py; Python's round()
+    # would send ties to even instead.  Called once per channel, when converting.
+    multiplier = int(round_half_away_from_zero(fraction * (1 << 31)))
     if multiplier == (1 << 31):
         multiplier //= 2
         shift += 1
