@@ -54,7 +54,7 @@ The int32 accumulator
 ---------------------
 In C a signed int32 that overflows is undefined behaviour, not a wrap, so the
 generated C must never overflow, and it cannot: the code generator refuses a
-layer with more than ``MAX_PATCH`` (66,000, ``codegen/emitter.py``) products
+layer with more than ``MAX_PATCH`` (66,000, ``codegen/accumulator_bounds.py``) products
 per output, and with weights in [-127, 127] and ``x - zero_point`` in
 [-255, 255] each product is at most 127 * 255, so 66,000 of them stay below
 2**31.  The Python kernels accept any size and give what a two's-complement
@@ -77,7 +77,7 @@ import numpy as np
 
 from .checks import check_int8_array, check_layer_parameters, check_rounding
 from .conv2d_fast import conv2d_by_planes, conv2d_by_rows
-from .requantize import reference_multiply_by_quantized_multiplier, to_int32
+from .requantize import reference_requantize, to_int32
 
 OP = "int8 conv2d"
 
@@ -166,13 +166,9 @@ def _conv_per_channel(x, weight, bias, input_zero_point, output_zero_point, mult
                                 acc = to_int32(acc + filter_val * (input_val + input_offset))
                     if bias is not None:
                         acc = to_int32(acc + int(bias[out_channel]))
-                    acc = reference_multiply_by_quantized_multiplier(
+                    out[batch, out_y, out_x, out_channel] = reference_requantize(
                         acc, int(multiplier[out_channel]), int(shift[out_channel]),
-                        single_rounding)
-                    acc = to_int32(acc + output_offset)
-                    acc = max(acc, act_min)
-                    acc = min(acc, act_max)
-                    out[batch, out_y, out_x, out_channel] = acc
+                        output_offset, act_min, act_max, single_rounding)
     return out
 
 
@@ -214,13 +210,9 @@ def _depthwise_conv_per_channel(x, filter_data, bias, input_zero_point, output_z
                                     acc = to_int32(acc + filter_val * (input_val + input_offset))
                         if bias is not None:
                             acc = to_int32(acc + int(bias[output_channel]))
-                        acc = reference_multiply_by_quantized_multiplier(
+                        out[batch, out_y, out_x, output_channel] = reference_requantize(
                             acc, int(multiplier[output_channel]), int(shift[output_channel]),
-                            single_rounding)
-                        acc = to_int32(acc + output_offset)
-                        acc = max(acc, act_min)
-                        acc = min(acc, act_max)
-                        out[batch, out_y, out_x, output_channel] = acc
+                            output_offset, act_min, act_max, single_rounding)
     return out
 
 

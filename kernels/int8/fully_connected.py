@@ -42,8 +42,7 @@ import numpy as np
 from numba import njit
 
 from .checks import check_int8_array, check_layer_parameters, check_rounding
-from .requantize import (reference_multiply_by_quantized_multiplier, requantize, to_int32,
-                         wrap_to_int32)
+from .requantize import reference_requantize, requantize, to_int32, wrap_to_int32
 
 OP = "int8 fully_connected"
 
@@ -74,12 +73,8 @@ def reference_fully_connected(x: np.ndarray, weight: np.ndarray, bias: np.ndarra
                 acc = to_int32(acc + (filter_val + filter_offset) * (input_val + input_offset))
             if bias is not None:
                 acc = to_int32(acc + int(bias[out_c]))
-            acc = reference_multiply_by_quantized_multiplier(
-                acc, int(multiplier[out_c]), int(shift[out_c]), single_rounding)
-            acc = to_int32(acc + output_offset)
-            acc = max(acc, act_min)
-            acc = min(acc, act_max)
-            out[b, out_c] = acc
+            out[b, out_c] = reference_requantize(acc, int(multiplier[out_c]), int(shift[out_c]),
+                                                 output_offset, act_min, act_max, single_rounding)
     return out
 
 

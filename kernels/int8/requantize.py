@@ -163,6 +163,18 @@ def reference_multiply_by_quantized_multiplier(x: int, quantized_multiplier: int
                                                         quantized_multiplier), right_shift)
 
 
+def reference_requantize(acc: int, quantized_multiplier: int, shift: int, output_offset: int,
+                         output_activation_min: int, output_activation_max: int,
+                         single_rounding: bool = False) -> int:
+    """The last lines of every TFLite integer layer: rescale, add the output offset, clamp."""
+    acc = reference_multiply_by_quantized_multiplier(acc, quantized_multiplier, shift,
+                                                     single_rounding)
+    acc = to_int32(acc + output_offset)
+    acc = max(acc, output_activation_min)
+    acc = min(acc, output_activation_max)
+    return acc
+
+
 # --- 1. From a real number to (multiplier, shift), once, ahead of time -------
 # From here on, the version the kernels run.
 
