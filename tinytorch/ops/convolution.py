@@ -1,10 +1,12 @@
 """Convolution and pooling as differentiable operations.
 
-The arithmetic lives in the kernels layer (``kernels/conv2d.py`` and
-``kernels/pooling.py``: Numba im2col/col2im around one BLAS matrix product,
-and Numba pooling loops); these Functions only connect it to autograd:
-``forward`` calls the kernel and saves what the gradient needs, ``backward``
-calls the kernel's backward.  Read the kernel files for the math.
+The arithmetic lives in the kernels layer: ``kernels/conv2d.py`` holds
+im2col, col2im and the GEMM-based forward and backward passes (one matrix
+product per image and group, batched by ``np.matmul``), and
+``kernels/pooling.py`` holds the pooling loops; the math of each is derived
+in that file's essay.  The Functions here are the autograd wrappers around
+them: ``forward`` calls the kernel and saves what the gradient needs,
+``backward`` calls the kernel's backward.
 
 The kernels are imported inside the functions that run them, so that
 ``import tinytorch`` does not load Numba; Python caches the module after the
