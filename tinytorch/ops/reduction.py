@@ -4,8 +4,10 @@ A reduction maps many elements to one, so its backward pass maps one gradient
 back to many.  For ``sum`` every input element contributed with weight 1, so
 each receives the output's gradient unchanged: we re-insert the reduced axes
 (when ``keepdim=False`` removed them) and broadcast back to the input shape.
-``mean`` divides by the count; ``var`` is the mean of squared deviations, with
-gradient 2 (x - mean) / (n - correction); ``std`` is its square root.
+``mean`` divides by the count n.  ``var`` divides the sum of squared
+deviations by n - correction (``correction=1``, the default, is Bessel's
+unbiased estimate; 0 gives the plain mean), so its gradient is
+2 (x - mean) / (n - correction); ``std`` is its square root.
 
 ``max`` and ``min`` pick one element, which alone receives the gradient.  With
 a ``dim`` they return ``(values, indices)`` like PyTorch; over the whole
