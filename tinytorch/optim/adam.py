@@ -16,7 +16,9 @@ zero; after ``t`` steps dividing by ``1 - beta^t`` removes that bias exactly
     v <- beta2 * v + (1 - beta2) * g^2              v_hat = v / (1 - beta2^t)
     p <- p - lr * m_hat / (sqrt(v_hat) + eps)
 
-``eps`` keeps the division finite for a weight that never gets a gradient.
+``eps`` keeps the update finite where v_hat is 0 (a weight whose gradients
+have all been 0, where m_hat / sqrt(v_hat) would be 0/0 = NaN) or so close to
+0 that the division would blow up.
 The arithmetic below is PyTorch's, operation for operation: it folds the
 first correction into the step size ``lr / (1 - beta1^t)`` and divides
 ``sqrt(v)`` by ``sqrt(1 - beta2^t)`` before adding ``eps``.
