@@ -98,7 +98,7 @@ def layers(workdir: Path, optimizations: list[str], toolchain: str) -> None:
         if "depthwise" in name:
             # The same layer through tt_depthwise_conv2d, the kernel the emitter
             # falls back to when it cannot prove the accumulators small.
-            with mock.patch("tinytorch.codegen.emitter.bounded_depthwise_rescale",
+            with mock.patch("tinytorch.codegen.c_kernels.bounded_depthwise_rescale",
                             return_value=None):
                 layer_row(workdir, optimizations, name, "  (general kernel)", graph, toolchain)
 

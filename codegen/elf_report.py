@@ -54,10 +54,10 @@ class ElfReport:
     def flash(self) -> int:
         """Bytes of flash the image needs: the sizes of its flash sections, added up.
 
-        To build: ``self.sections`` maps each allocated section's name to its
-        size; add the sizes of the names in ``FLASH_SECTIONS`` (a section the
-        image does not have counts 0: a model without initialized variables
-        has no ``.data``).
+        ``self.sections`` maps each allocated section's name to its size; the
+        flash is the sum over the names in ``FLASH_SECTIONS``, where a section
+        the image does not have counts 0 (a model without initialized
+        variables has no ``.data``).
 
         Worked example: {.vectors: 8, .text: 1500, .rodata: 2600, .bss: 700,
         .stack: 2048} -> 8 + 1500 + 2600 = 4108.
@@ -71,7 +71,7 @@ class ElfReport:
     def ram(self) -> int:
         """Bytes of RAM the image needs: .data, .bss and the stack.
 
-        To build: as ``flash``, over ``RAM_SECTIONS``.  Worked example: the
+        The same sum as ``flash``, over ``RAM_SECTIONS``.  Worked example: the
         sections of ``flash``'s example give 700 + 2048 = 2748.
         """
         # TODO: the sizes of the sections named in RAM_SECTIONS, added (missing ones are 0)
@@ -88,7 +88,7 @@ class ElfReport:
     def weights(self) -> int:
         """Constant data of the model (weights, biases, multipliers, shifts, layer parameters).
 
-        To build: add the sizes of the symbols that are data (``kind ==
+        The sum of the sizes of the symbols that are data (``kind ==
         "data"``), live in ``.rodata`` and whose name starts with
         ``weight_prefix``.  Without a prefix nothing is known to be the
         model's: 0.
@@ -128,11 +128,11 @@ def read_elf_report(path: Path, weight_prefix: str = "") -> ElfReport:
     Symbols whose names start with ``weight_prefix`` and live in .rodata count
     as weights (the emitter names every constant of a model ``<model>_...``).
 
-    To build (the sections): an ELF file holds more sections than the chip
-    ever sees (debug information, the symbol table).  Those that occupy
-    memory when the program runs carry the flag ``SHF_ALLOC`` in
-    ``section["sh_flags"]`` (a bit mask).  Keep ``section.name ->
-    section["sh_size"]`` for every such section whose size is not 0.
+    The sections: an ELF file holds more sections than the chip ever sees
+    (debug information, the symbol table).  Those that occupy memory when the
+    program runs carry the flag ``SHF_ALLOC`` in ``section["sh_flags"]`` (a
+    bit mask); the report keeps ``section.name -> section["sh_size"]`` for
+    every such section whose size is not 0.
 
     Worked example: .text (flags ALLOC | EXECINSTR, 1,500 B) is kept;
     .debug_info (no ALLOC) is not; an empty .data (0 B) is not.

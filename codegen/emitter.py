@@ -97,9 +97,9 @@ class EmitError(ValueError):
 def c_identifier(name: str) -> str:
     """``name`` as a C identifier: letters, digits and underscores, not starting with a digit.
 
-    To build: replace every character that is not an ASCII letter, digit or
-    underscore by ``_``; strip underscores from both ends (an empty result
-    becomes ``unnamed``); if it now starts with a digit, put ``_`` in front.
+    Every character that is not an ASCII letter, digit or underscore becomes
+    ``_``; underscores are stripped from both ends (an empty result becomes
+    ``unnamed``); a result that now starts with a digit gets ``_`` in front.
 
     Worked example: ``"features.0.conv"`` -> ``"features_0_conv"``;
     ``"0weird name!"`` -> ``"0weird_name_"`` -> ``"0weird_name"`` -> ``"_0weird_name"``.

@@ -87,10 +87,10 @@ def _instruction_count(code: bytes) -> int:
     SMLAD, ...).  The second halfword of a 32-bit instruction can look like
     anything, so the walk must skip it rather than decode it.
 
-    To build: walk an offset through ``code`` from 0 while a whole halfword
-    is left; read the top five bits of the halfword at the offset (the high
-    byte ``code[offset + 1]`` shifted right by 3), count one instruction, and
-    advance by 4 or 2 bytes.
+    The count walks an offset through ``code`` from 0 while a whole halfword
+    is left: it reads the top five bits of the halfword at the offset (the
+    high byte ``code[offset + 1]`` shifted right by 3), counts one
+    instruction, and advances by 4 or 2 bytes.
 
     Worked example: ``10 b5 | 00 f0 08 f8 | 70 47`` is ``push {r4, lr}``
     (0xb510: 0b10110, 16 bits), ``bl`` (0xf000: 0b11110, 32 bits) and

@@ -59,9 +59,9 @@ class Buffer:
     def overlaps_in_time(self, other: "Buffer") -> bool:
         """Whether the two buffers are needed at one step at least (then they need distinct bytes).
 
-        To build: the step ranges ``[first, last]`` of both buffers are
-        inclusive.  They share a step unless one ends before the other
-        begins; compare the ends against the beginnings.
+        The step ranges ``[first, last]`` of both buffers are inclusive.
+        They share a step unless one ends before the other begins, so the
+        test compares the ends against the beginnings.
 
         Worked example: steps 0..1 and 1..2 share step 1 (True); 0..1 and
         2..3 do not (False); 1..4 and 2..2 share step 2 (True).
@@ -100,10 +100,10 @@ def _aligned(size: int, alignment: int) -> int:
 def lower_bound(buffers: list[Buffer]) -> int:
     """The largest sum of sizes of buffers live at one step: no arena can be smaller.
 
-    To build: for a step s, the buffers live at s are those with
-    ``first <= s <= last``; add up their sizes, and take the largest such
-    sum.  Only the steps where some buffer begins need checking: between two
-    beginnings the live set can only shrink.  No buffers: 0.
+    At a step s, the buffers live are those with ``first <= s <= last``;
+    the bound is the largest sum of their sizes over the steps.  Only the
+    steps where some buffer begins need checking: between two beginnings the
+    live set can only shrink.  No buffers: 0.
 
     Worked example: a (100 B, steps 0..1), b (50 B, 1..2), c (80 B, 2..3).
     Step 0: 100; step 1: a + b = 150; step 2: b + c = 130; step 3: 80.
@@ -126,8 +126,8 @@ def _lowest_free_offset(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int
     ``offset + size - 1``.  Placed buffers that are never live together with
     ``buffer`` do not matter: it may reuse their bytes.
 
-    To build: start a candidate offset at 0 and walk the placed buffers that
-    overlap ``buffer`` in time, in order of their offsets.  If the next one
+    The search starts a candidate offset at 0 and walks the placed buffers
+    that overlap ``buffer`` in time, in order of their offsets.  If the next one
     begins at or above ``candidate + buffer.size``, the gap below it is big
     enough: stop.  Otherwise it is in the way, and the candidate moves up to
     its end (unless the candidate is already higher).  ``_highest_free_offset``
@@ -208,7 +208,7 @@ def graph_buffers(graph) -> tuple[list[Buffer], dict[str, str]]:
     Steps are op indices.  The graph input and output are excluded (the
     caller's buffers); a reshape's output is an alias of its input.
 
-    To build: the lifetimes, in one walk over ``graph.ops`` with the step
+    The lifetimes come from one walk over ``graph.ops`` with the step
     number.  Op i *reads* its inputs: each input that is not a constant
     (weights stay in flash) keeps its buffer, ``root(name)``, alive until i
     (``last[...] = i``; the latest reader wins because the walk goes in
