@@ -17,8 +17,12 @@ get d(loss)/d(everything) we apply the chain rule from the loss backwards:
    gradient in ``.grad``, *added* to whatever was there, as in PyTorch; that
    is why training loops call ``zero_grad()``.
 
-Unless ``retain_graph=True``, each node frees its saved arrays as soon as it
-has been used, so memory peaks during the forward pass, not after.
+Unless ``retain_graph=True``, each node frees its saved arrays as soon as its
+backward has run, and each gradient leaves the dict once it has been passed
+on.  Memory therefore peaks where the forward pass ends and the backward pass
+begins (every saved array still held, the first gradients being made) and
+falls as the walk proceeds.  The tensors themselves, and their values, stay
+alive until the walk ends: the order it follows holds them.
 
 The same walk serves ``backward(inputs=...)`` and ``autograd.grad`` (see
 ``gradients.py``): given the tensors whose gradients are wanted, it first
@@ -131,8 +135,8 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
                 continue
             if parent_grad.dtype != parent.array.dtype:
                 # A gradient has its input's dtype (PyTorch casts here too): a float64
-                # constant inside some backward must not turn float32 gradients into
-                # float64 ones, nor change a leaf's .grad dtype on the next backward.
+                # constant inside some backward must not turn the float32 gradients
+                # below it, and so a float32 leaf's .grad, into float64 ones.
                 parent_grad = parent_grad.astype(parent.array.dtype)
             # TODO: add parent_grad into pending[id(parent)] (a tensor used twice gets the sum)
             # BEGIN SOLUTION lab 02
