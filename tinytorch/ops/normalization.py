@@ -19,12 +19,8 @@ biased one, dividing by M = N*H*W), and running averages of mean and
 running statistics are used, so the layer becomes a fixed per-channel affine
 map, which is why it can later be folded into the convolution before it.
 
-The backward pass through the batch statistics is the one subtle derivation
-(every x affects every output of its channel through mean and var):
-
-    dx = gamma / sqrt(var + eps) * (dy - mean(dy) - x_hat * mean(dy * x_hat))
-
-with means over the M positions of the channel.
+The backward pass through the batch statistics (every x moves every output
+of its channel, through mean and var) is derived in ``kernels/batchnorm.py``.
 
 The arithmetic, forward and backward, is the Numba kernel in
 ``kernels/batchnorm.py`` (one channel at a time, sums in float64); this file
