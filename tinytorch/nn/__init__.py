@@ -4,7 +4,8 @@ from tinytorch.nn.activation import LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid,
 from tinytorch.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from tinytorch.nn.container import ModuleDict, ModuleList, Sequential
 from tinytorch.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
-from tinytorch.nn.dropout import Dropout, Flatten
+from tinytorch.nn.dropout import Dropout
+from tinytorch.nn.flatten import Flatten
 from tinytorch.nn.linear import Identity, Linear
 from tinytorch.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinytorch.nn.module import Module

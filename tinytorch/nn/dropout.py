@@ -1,12 +1,11 @@
-"""Dropout and Flatten: two layers that move no information between features.
+"""Dropout: zero random activations while training.
 
 ``Dropout`` randomly zeroes activations during training so that the network
 cannot lean on any single unit (a cheap form of ensembling); in ``eval()`` mode
-it does nothing.  The random mask comes from TinyTorch's seeded generator, so
+it does nothing.  The activations it keeps are scaled by 1 / (1 - p)
+("inverted dropout"), so each one's expected value is the same in training
+and evaluation.  The random mask comes from TinyTorch's seeded generator, so
 ``manual_seed`` makes training runs repeat exactly.
-
-``Flatten`` turns each sample's feature map (C, H, W) into one vector, the
-bridge between convolutional and fully connected layers.
 """
 from __future__ import annotations
 
@@ -27,15 +26,3 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-class Flatten(Module):
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.flatten(input, self.start_dim, self.end_dim)
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
