@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..conv2d import output_size
 from .checks import check_int8_array, check_layer_parameters, check_rounding
 from .conv2d_fast import conv2d_by_planes, conv2d_by_rows
 from .requantize import reference_requantize, to_int32
@@ -105,15 +106,20 @@ def as_padding(op: str, padding) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in values)
 
 
-def output_size(op: str, size: int, pad_before: int, pad_after: int, kernel: int,
-                stride: int, dilation: int = 1) -> int:
-    """PyTorch's and TFLite's ``floor((size + padding - dilated_kernel) / stride) + 1``."""
+def checked_output_size(op: str, size: int, pad_before: int, pad_after: int, kernel: int,
+                        stride: int, dilation: int = 1) -> int:
+    """Output positions along one axis, padding that may differ at the two ends.
+
+    The formula is the float convolution's ``output_size`` (in
+    ``kernels/conv2d.py``; PyTorch's and TFLite's), applied to the axis with its padding already added; what this
+    adds is the check, naming ``op``, that at least one window fits.
+    """
     span = dilation * (kernel - 1) + 1
     padded = size + pad_before + pad_after
     if padded < span:
         raise ValueError(f"{op}: window of {span} (kernel {kernel}, dilation {dilation}) "
                          f"does not fit in padded input size {padded}")
-    return (padded - span) // stride + 1
+    return output_size(padded, kernel, stride, 0, dilation)
 
 
 # --- The plain version: TFLite's reference kernels, in Python ints ----------
@@ -121,7 +127,7 @@ def output_size(op: str, size: int, pad_before: int, pad_after: int, kernel: int
 # padded positions skipped rather than filled, ``to_int32`` after every
 # int32 add), on requantize.py's plain arithmetic rather than the fast one:
 # the tests compare the two, and a shared helper would hide a shared bug.
-# Only ``output_size`` above is shared: arithmetic that the PyTorch
+# Only ``checked_output_size`` above is shared: arithmetic that the PyTorch
 # comparison in the tests checks on its own.
 
 def _conv_per_channel(x, weight, bias, input_zero_point, output_zero_point, multiplier, shift,
@@ -137,10 +143,10 @@ def _conv_per_channel(x, weight, bias, input_zero_point, output_zero_point, mult
     groups = input_depth // filter_input_depth
     assert input_depth % filter_input_depth == 0
     filters_per_group = output_depth // groups
-    output_height = output_size(OP, input_height, padding[0], padding[1], filter_height,
-                                stride_height, dilation_height_factor)
-    output_width = output_size(OP, input_width, padding[2], padding[3], filter_width,
-                               stride_width, dilation_width_factor)
+    output_height = checked_output_size(OP, input_height, padding[0], padding[1], filter_height,
+                                       stride_height, dilation_height_factor)
+    output_width = checked_output_size(OP, input_width, padding[2], padding[3], filter_width,
+                                      stride_width, dilation_width_factor)
     out = np.zeros((batches, output_height, output_width, output_depth), dtype=np.int8)
     for batch in range(batches):
         for out_y in range(output_height):
@@ -185,10 +191,10 @@ def _depthwise_conv_per_channel(x, filter_data, bias, input_zero_point, output_z
     _, filter_height, filter_width, output_depth = filter_data.shape
     depth_multiplier = output_depth // input_depth
     assert output_depth == input_depth * depth_multiplier
-    output_height = output_size(OP, input_height, padding[0], padding[1], filter_height,
-                                stride_height, dilation_height_factor)
-    output_width = output_size(OP, input_width, padding[2], padding[3], filter_width,
-                               stride_width, dilation_width_factor)
+    output_height = checked_output_size(OP, input_height, padding[0], padding[1], filter_height,
+                                       stride_height, dilation_height_factor)
+    output_width = checked_output_size(OP, input_width, padding[2], padding[3], filter_width,
+                                      stride_width, dilation_width_factor)
     out = np.zeros((batches, output_height, output_width, output_depth), dtype=np.int8)
     for batch in range(batches):
         for out_y in range(output_height):
@@ -277,8 +283,8 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     stride_h, stride_w = as_pair(OP, "stride", stride)
     dilation_h, dilation_w = as_pair(OP, "dilation", dilation)
     top, bottom, left, right = as_padding(OP, padding)
-    out_h = output_size(OP, height, top, bottom, kernel_h, stride_h, dilation_h)
-    out_w = output_size(OP, width, left, right, kernel_w, stride_w, dilation_w)
+    out_h = checked_output_size(OP, height, top, bottom, kernel_h, stride_h, dilation_h)
+    out_w = checked_output_size(OP, width, left, right, kernel_w, stride_w, dilation_w)
 
     out = np.empty((batches, out_h, out_w, out_channels), dtype=np.int8)
     if stride_h == stride_w == 1:

@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 
 from .checks import check_activation_range, check_int8_array
-from .conv2d import as_pair, as_padding, output_size
+from .conv2d import as_pair, as_padding, checked_output_size
 from .requantize import c_divide
 
 OP_MAX, OP_AVG = "int8 max_pool2d", "int8 avg_pool2d"
@@ -64,10 +64,10 @@ def _reference_pool(x, kernel, stride, padding, act_min, act_max, average, op):
     filter_height, filter_width = kernel
     stride_height, stride_width = stride
     batches, input_height, input_width, depth = x.shape
-    output_height = output_size(op, input_height, padding[0], padding[1], filter_height,
-                                stride_height)
-    output_width = output_size(op, input_width, padding[2], padding[3], filter_width,
-                               stride_width)
+    output_height = checked_output_size(op, input_height, padding[0], padding[1],
+                                        filter_height, stride_height)
+    output_width = checked_output_size(op, input_width, padding[2], padding[3], filter_width,
+                                       stride_width)
     out = np.zeros((batches, output_height, output_width, depth), dtype=np.int8)
     for batch in range(batches):
         for out_y in range(output_height):
@@ -175,8 +175,8 @@ def _prepare(op: str, x, kernel, stride, padding, act_min, act_max):
     top, bottom, left, right = as_padding(op, padding)
     act_min, act_max = check_activation_range(op, act_min, act_max)
     batches, height, width, channels = x.shape
-    out_h = output_size(op, height, top, bottom, kernel_h, stride_h)
-    out_w = output_size(op, width, left, right, kernel_w, stride_w)
+    out_h = checked_output_size(op, height, top, bottom, kernel_h, stride_h)
+    out_w = checked_output_size(op, width, left, right, kernel_w, stride_w)
     out = np.empty((batches, out_h, out_w, channels), dtype=np.int8)
     return (np.ascontiguousarray(x), kernel_h, kernel_w, stride_h, stride_w, top, left,
             act_min, act_max, out)
