@@ -132,13 +132,15 @@ def _conv2d_row(row, padded_input, input_zero_point, grouped_weight, kernel_h, k
 
 
 @njit(cache=True)
-def _depthwise_conv2d_row(row, padded_input, input_zero_point, depthwise_weight, bias,
-                          multiplier, shift, output_zero_point, stride_h, stride_w, dilation_h,
-                          dilation_w, activation_min, activation_max, single_rounding, out):
+def _depthwise_conv2d_row(row, padded_input, input_zero_point, depthwise_weight, kernel_h,
+                          kernel_w, bias, multiplier, shift, output_zero_point, stride_h,
+                          stride_w, dilation_h, dilation_w, activation_min, activation_max,
+                          single_rounding, out):
+    # The same arguments as _conv2d_row, so that one driver serves both.
     # padded_input: [N, padded H, padded W, out] int8: input channel c repeated
     #     m times, so that output channel o reads padded_input[..., o].
     # depthwise_weight: [kh, kw, out] int32, weight[o, ky, kx, 0] at [ky, kx, o]
-    kernel_h, kernel_w, out_channels = depthwise_weight.shape
+    out_channels = depthwise_weight.shape[2]
     out_h, out_w = out.shape[1], out.shape[2]
     n = row // out_h
     oy = row % out_h
@@ -155,35 +157,27 @@ def _depthwise_conv2d_row(row, padded_input, input_zero_point, depthwise_weight,
                     activation_min, activation_max, single_rounding, out)
 
 
-# Two drivers per row function: threads for large convolutions, a plain loop
-# for small ones.  ``arguments`` ends with the output array.
+# Two drivers, for both row functions: threads for large convolutions, a
+# plain loop for small ones.  ``arguments`` ends with the output array.
 
 @njit(cache=True)
-def _conv2d_rows(*arguments):
+def _rows(depthwise, *arguments):
     out = arguments[-1]
     for row in range(out.shape[0] * out.shape[1]):
-        _conv2d_row(row, *arguments)
+        if depthwise:
+            _depthwise_conv2d_row(row, *arguments)
+        else:
+            _conv2d_row(row, *arguments)
 
 
 @njit(cache=True, parallel=True)
-def _conv2d_rows_parallel(*arguments):
+def _rows_parallel(depthwise, *arguments):
     out = arguments[-1]
     for row in prange(out.shape[0] * out.shape[1]):
-        _conv2d_row(row, *arguments)
-
-
-@njit(cache=True)
-def _depthwise_conv2d_rows(*arguments):
-    out = arguments[-1]
-    for row in range(out.shape[0] * out.shape[1]):
-        _depthwise_conv2d_row(row, *arguments)
-
-
-@njit(cache=True, parallel=True)
-def _depthwise_conv2d_rows_parallel(*arguments):
-    out = arguments[-1]
-    for row in prange(out.shape[0] * out.shape[1]):
-        _depthwise_conv2d_row(row, *arguments)
+        if depthwise:
+            _depthwise_conv2d_row(row, *arguments)
+        else:
+            _conv2d_row(row, *arguments)
 
 
 # --- Stride 1: one output channel at a time, over all positions at once --
@@ -413,18 +407,16 @@ def conv2d_by_rows(x: np.ndarray, weight: np.ndarray, bias: np.ndarray,
     requantization = (np.ascontiguousarray(bias), multiplier, shift, output_zero_point)
     geometry = (stride[0], stride[1], dilation[0], dilation[1])
     clamp_and_rounding = (act_min, act_max, single_rounding)
-    if in_per_group == 1 and groups > 1:  # depthwise
+    depthwise = in_per_group == 1 and groups > 1
+    if depthwise:
         # A depth multiplier m (out = m * C) is the same as each input channel
         # repeated m times, followed by an ordinary one-filter-per-channel pass.
         padded_input = np.repeat(padded_input, out_channels // channels, axis=3)
-        depthwise_weight = np.ascontiguousarray(weight[..., 0].transpose(1, 2, 0), dtype=np.int32)
-        run_rows = _depthwise_conv2d_rows_parallel if parallel else _depthwise_conv2d_rows
-        run_rows(padded_input, input_zero_point, depthwise_weight, *requantization, *geometry,
-                 *clamp_and_rounding, out)
+        row_weight = np.ascontiguousarray(weight[..., 0].transpose(1, 2, 0), dtype=np.int32)
     else:
-        grouped_weight = np.ascontiguousarray(
+        row_weight = np.ascontiguousarray(
             weight.reshape(groups, out_channels // groups, -1), dtype=np.int32)
-        run_rows = _conv2d_rows_parallel if parallel else _conv2d_rows
-        run_rows(padded_input, input_zero_point, grouped_weight, kernel_h, kernel_w,
-                 *requantization, *geometry, *clamp_and_rounding, out)
+    run_rows = _rows_parallel if parallel else _rows
+    run_rows(depthwise, padded_input, input_zero_point, row_weight, kernel_h, kernel_w,
+             *requantization, *geometry, *clamp_and_rounding, out)
     return out
