@@ -8,10 +8,19 @@ clamp), so parameters read from a .tflite file or computed by
 
 1. ``affine.py``           real = scale * (q - zero_point); the one rounding rule
 2. ``requantize.py``       real multipliers as (int32, shift); the integer rescale
-3. ``fully_connected.py``  the simplest layer: a dot product, then requantize
-4. ``conv2d.py``           the same over sliding windows; groups and depthwise
-5. ``pooling.py``          max and average pooling, no requantization needed
-6. ``add.py``              adding two tensors that have different scales
+3. ``checks.py``           the argument checks every public function runs first
+4. ``fully_connected.py``  the simplest layer: a dot product, then requantize
+5. ``conv2d.py``           the same over sliding windows; groups and depthwise
+6. ``conv2d_fast.py``      conv2d's loops rearranged for the machine (planes, rows)
+7. ``pooling.py``          max and average pooling, no requantization needed
+8. ``add.py``              adding two tensors that have different scales
+
+Each file with arithmetic of its own (``requantize.py`` and the op files)
+opens with the plain version: TFLite's reference C++ written out as Python
+loops on Python ints, in functions named ``reference_*``.  That version is
+the definition, and the oracle the tests compare the fast version with; the
+fast version follows it in the same file (for the convolution, in
+``conv2d_fast.py``).
 
 Importing compiles nothing; Numba compiles each kernel on its first call (and
 caches it on disk).
