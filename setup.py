@@ -32,7 +32,7 @@ setup(
     package_dir=package_dir,
     package_data={"tinytorch.datasets": ["*.npz", "*.md"],
                   "tinytorch.codegen": ["c/*.c", "c/*.h", "c/*.ld"]},
-    install_requires=["numpy>=1.24", "numba>=0.59"],
+    install_requires=["numpy>=1.24", "numba>=0.59", "tqdm>=4.60"],
     extras_require={
         "mcu": MCU,
         "labs": LABS,

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinytorch.autograd.grad_mode import no_grad
 from tinytorch.nn.module import Module
-from tinytorch.utils.progress import ProgressBar
+from tinytorch.utils.progress import progress_bar
 
 
 def train_epoch(model: Module, loader: Iterable[Any], loss_function: Any, optimizer: Any,
@@ -29,7 +29,7 @@ def train_epoch(model: Module, loader: Iterable[Any], loss_function: Any, optimi
     """One pass over ``loader``; returns the mean training loss."""
     model.train()
     total_loss, batches = 0.0, 0
-    bar = ProgressBar(loader, description, enabled=show_progress)
+    bar = progress_bar(loader, description, enabled=show_progress)
     for inputs, targets in bar:
         optimizer.zero_grad()
         loss = loss_function(model(inputs), targets)
@@ -37,7 +37,7 @@ def train_epoch(model: Module, loader: Iterable[Any], loss_function: Any, optimi
         optimizer.step()
         total_loss += loss.item()
         batches += 1
-        bar.set(loss=total_loss / batches)
+        bar.set_postfix(loss=total_loss / batches, refresh=False)
     return total_loss / max(batches, 1)
 
 

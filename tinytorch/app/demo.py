@@ -35,7 +35,7 @@ from tinytorch.models import digits_cnn, digits_mlp
 from tinytorch.random import manual_seed
 from tinytorch.training import evaluate, train_epoch
 from tinytorch.utils.data import DataLoader, TensorDataset
-from tinytorch.utils.progress import ProgressBar
+from tinytorch.utils.progress import progress_bar
 
 
 MODELS = {"mlp": (digits_mlp, "an MLP 64-128-64-10", "digits_mlp"),
@@ -200,7 +200,7 @@ def run_end_to_end(model_name: str = "cnn", epochs: int = 20, seed: int = 0,
         host_outputs = host(inputs)
         core_outputs, instructions = [], []
         chunks = [inputs[i:i + 20] for i in range(0, len(inputs), 20)]
-        for chunk in ProgressBar(chunks, f"      {target}", enabled=show_progress):
+        for chunk in progress_bar(chunks, f"      {target}", enabled=show_progress):
             core_outputs.append(core(chunk))
             instructions += core.instructions
         core_outputs = np.concatenate(core_outputs)

@@ -36,7 +36,7 @@ from tinytorch.quant.fake_quant import fake_quantize_activation, fake_quantize_w
 from tinytorch.quant.observers import (
     NonFiniteActivationError, Observer, make_observer, weight_qparams)
 from tinytorch.tensor import Tensor
-from tinytorch.utils.progress import ProgressBar
+from tinytorch.utils.progress import progress_bar
 
 # Layers whose output gets its own scale and zero point (and so an observer).
 REQUANTIZING = ("conv2d", "fully_connected", "add")
@@ -194,7 +194,7 @@ def calibrate(prepared: PreparedModel, loader: Iterable, num_batches: int | None
     seen = 0
     try:
         with grad_mode.no_grad():
-            for batch in ProgressBar(batches, "calibrating", total=total, enabled=show_progress):
+            for batch in progress_bar(batches, "calibrating", total=total, enabled=show_progress):
                 try:
                     prepared(batch[0] if isinstance(batch, (tuple, list)) else batch)
                 except NonFiniteActivationError as error:

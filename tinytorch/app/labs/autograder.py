@@ -47,7 +47,7 @@ set -euo pipefail
 if ! command -v cc >/dev/null 2>&1; then
   apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev
 fi
-python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "pytest>=7" "hypothesis>=6" \
+python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "tqdm>=4.60" "pytest>=7" "hypothesis>=6" \
   "ziglang>=0.13" "unicorn==2.1.4" "pyelftools>=0.29"
 """
 
