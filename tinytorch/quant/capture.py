@@ -45,6 +45,7 @@ import numpy as np
 
 from tinytorch import nn
 from tinytorch.autograd import grad_mode
+from tinytorch.quant.int8_ops import OP_TYPES
 from tinytorch.tensor import Tensor
 
 INPUT = -1  # the index that stands for the model's input in Layer.inputs
@@ -76,9 +77,8 @@ class Layer:
 
 # Leaf modules that pass their input through unchanged at inference time.
 PASS_THROUGH = (nn.Dropout, nn.Identity)
-# Layers whose output a following ReLU can clamp (they all end in a clamp).
-CLAMPING = ("conv2d", "fully_connected", "add", "max_pool2d", "avg_pool2d",
-            "global_avg_pool2d")
+# Layers whose output a following ReLU can become: the op types that end in a clamp.
+CLAMPING = tuple(kind for kind, op_type in OP_TYPES.items() if op_type.clamps)
 
 
 def capture(model: nn.Module, example_input: Any) -> list[Layer]:

@@ -31,6 +31,7 @@ import numpy as np
 from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, round_half_away_from_zero
 from tinytorch.quant.capture import INPUT, Layer
 from tinytorch.quant.graph import Int8Graph, Op, TensorInfo
+from tinytorch.quant.int8_ops import OP_TYPES
 from tinytorch.quant.prepare import PreparedModel
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -118,7 +119,7 @@ def convert(prepared: PreparedModel, rounding: str = "double", name: str | None 
             inputs.append(other_name)
             parameters = add_parameters(x.scale, other.scale, scale, rounding=rounding)
             attributes.update({key: int(value) for key, value in parameters.items()})
-        if layer.kind != "reshape":
+        if OP_TYPES[layer.kind].clamps:
             attributes["act_min"], attributes["act_max"] = act_min, act_max
         ops.append(Op(layer.kind, layer.name, inputs, [out_name], attributes))
         output_names.append(out_name)

@@ -15,9 +15,10 @@ Because two programs depend on it, the graph is a *contract*, written down in
 ``docs/int8_graph.md`` and enforced by ``Int8Graph.validate``: every rule the
 document states is checked here, and a violation raises ``GraphError`` naming
 the op or tensor at fault.  The rules of each op type (its inputs, attributes
-and shapes) are that type's entry in ``int8_ops.py``; the rules every tensor
-and every op obeys are here.  A graph that passes validation can be run and
-compiled without further checks.
+and shapes) are that type's entry in ``int8_ops.py``, a chapter read before
+this one, which also defines ``GraphError`` (importable from here too); the
+rules every tensor and every op obeys are here.  A graph that passes
+validation can be run and compiled without further checks.
 
 On disk a graph is two files with one stem: ``name.json`` (the structure, for
 people and diffs) and ``name.npz`` (the constants, one array per tensor, read
@@ -54,13 +55,13 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.quant.int8_ops import INT32_MAX, OP_TYPES, GraphError, is_int
 from tinytorch.serialization import write_atomically
 
 FORMAT_NAME = "tinytorch-int8-graph"
 FORMAT_VERSION = 2  # 2: the .json records the sha256 of its .npz (constants_sha256)
 ROUNDINGS = ("double", "single")
 INPUT_LAYOUTS = ("NCHW", "NC")
-INT32_MAX = 2**31 - 1  # the generated C holds sizes, strides and multipliers in int32
 
 # What np.load raises on a damaged or hostile .npz.  NumPy documents no such list;
 # these were met by cutting and corrupting files (see the tests).
@@ -74,10 +75,6 @@ NPZ_READ_ERRORS = (
     RuntimeError,         # a member flagged as encrypted
     MemoryError,          # a .npy header claiming more values than memory holds
 )
-
-
-class GraphError(ValueError):
-    """An int8 graph (in memory or on disk) breaks the format's rules."""
 
 
 @dataclass
@@ -366,11 +363,6 @@ def _readable_json(document: dict[str, Any]) -> str:
 
 
 # ---- the rules, one function per kind of thing ----------------------------------------
-def is_int(value: Any) -> bool:
-    """An int, and not a bool: JSON's true would otherwise pass for 1 (bool subclasses int)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_real(value: Any) -> bool:
     return isinstance(value, float) or is_int(value)
 
@@ -437,9 +429,6 @@ def _check_op_fields(where: str, index: int, op: Op) -> None:
 
 def _check_op(graph: Int8Graph, op: Op) -> None:
     """The rules of every op, then those of its type (``int8_ops.OP_TYPES``)."""
-    # Imported here, not at the top: int8_ops imports GraphError and is_int from this module.
-    from tinytorch.quant.int8_ops import OP_TYPES
-
     what = f"int8 graph {graph.name!r}: op {op.name!r} ({op.type})"
     if op.type not in OP_TYPES:
         raise GraphError(f"{what}: unknown op type; supported: {sorted(OP_TYPES)}")

@@ -18,23 +18,32 @@ What the quantization stack knows about a type is its entry in ``OP_TYPES``:
 * ``keeps_quantization``: whether its output keeps its input's scale and zero
   point, because it only selects, averages or moves values (pooling,
   reshape).  The graph holds such an op to it, and ``prepare.py`` puts no
-  observer after it.
+  observer after it;
+* ``clamps`` (read off ``attributes``): whether its output ends in the clamp
+  ``[act_min, act_max]``, which ``capture.py`` lets a following ReLU become.
 
 Why one table
 -------------
 Validation and the interpreter read the same entry, so a type the graph
 accepts is a type the interpreter runs, with the attributes the validation
-guaranteed.  The rules every op obeys whatever its type (tensors exist, are
-written once, in order; the output clamp ``act_min <= act_max``) are in
-``graph.py``; what differs between types is here.
+guaranteed; capture, prepare and convert read it too, rather than keeping
+lists of their own.  The rules every op obeys whatever its type (tensors
+exist, are written once, in order; the output clamp ``act_min <= act_max``)
+are in ``graph.py``, read after this file; ``GraphError``, the error of every
+broken rule, is defined here because the type rules below are the first to
+raise it.
 
 Adding an op type
 -----------------
-Its integer kernel goes in ``tinytorch/kernels/int8/``, its entry here and
-its description in ``docs/int8_graph.md``.  The float side is per layer:
-``capture.py`` recognises the module, ``prepare.py`` runs it in float,
-``convert.py`` computes its integer parameters.  For C, ``codegen/c_kernels.py``
-has the counterpart of this table.
+Each layer of the stack has its one place:
+
+* deciding it (float side, per layer): ``capture.py`` recognises the module
+  and records its attributes, ``prepare.py`` runs it in float,
+  ``convert.py`` computes its integer parameters;
+* describing and running it: its kernel in ``kernels/int8/``, its
+  entry here, its row in ``docs/int8_graph.md``;
+* emitting it in C: its entry in ``codegen/c_kernels.py`` and its C file in
+  ``codegen/c/``.
 """
 from __future__ import annotations
 
@@ -44,10 +53,20 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from tinytorch.kernels import int8
-from tinytorch.quant.graph import INT32_MAX, GraphError, is_int
+# The generated C holds sizes, strides and multipliers in int32: no value may exceed this.
+from tinytorch.kernels.int8.requantize import INT32_MAX
 
 if TYPE_CHECKING:
     from tinytorch.quant.graph import Int8Graph, Op, TensorInfo
+
+
+class GraphError(ValueError):
+    """An int8 graph (in memory or on disk) breaks the format's rules."""
+
+
+def is_int(value: Any) -> bool:
+    """An int, and not a bool: JSON's true would otherwise pass for 1 (bool subclasses int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,11 @@ class Int8OpType:
     output_shape: Callable[[str, "Int8Graph", "Op"], tuple[int, ...]]  # (what, graph, op)
     run: Callable[..., np.ndarray]  # (graph, op, *activation arrays) -> the output array
     keeps_quantization: bool = False
+
+    @property
+    def clamps(self) -> bool:
+        """Whether its output ends in the clamp ``[act_min, act_max]``, where a ReLU fuses."""
+        return "act_min" in self.attributes
 
 
 # ---- conv2d: convolution (grouped, depthwise); weight [out, kh, kw, in / groups] ---------

@@ -4,9 +4,9 @@ This is the oracle of the whole lower half of the stack.  The generated C must
 produce exactly the bytes this interpreter produces, on a laptop and on a
 microcontroller, so the interpreter itself is kept as plain as possible: a
 dictionary from tensor names to int8 arrays, and a loop over the graph's ops
-that calls one ``tinytorch.kernels.int8`` function per op with the parameters
-the graph stores.  There is no float anywhere between ``invoke``'s input and
-its output.
+that runs each with its type's ``run`` in ``int8_ops.py``: one call of a
+``tinytorch.kernels.int8`` function with the parameters the graph stores.
+There is no float anywhere between ``invoke``'s input and its output.
 
 Floats appear only at the two doors, and they are kept outside ``invoke``:
 
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.kernels import int8
 from tinytorch.kernels.int8.affine import dequantize, quantize  # re-exported: the two doors
-from tinytorch.quant.graph import GraphError, Int8Graph, Op
+from tinytorch.quant.graph import GraphError, Int8Graph
+from tinytorch.quant.int8_ops import OP_TYPES
 
 
 class Int8Interpreter:
@@ -34,10 +34,6 @@ class Int8Interpreter:
 
     def __init__(self, graph: Int8Graph) -> None:
         self.graph = graph.validate()
-        self._runners = {"conv2d": self._conv2d, "fully_connected": self._fully_connected,
-                         "max_pool2d": self._pool, "avg_pool2d": self._pool,
-                         "global_avg_pool2d": self._global_avg_pool2d, "add": self._add,
-                         "reshape": self._reshape}
 
     # ---- integer in, integer out ---------------------------------------------------
     def invoke(self, x: np.ndarray, keep_intermediates: bool = False):
@@ -53,9 +49,10 @@ class Int8Interpreter:
             raise ValueError(f"Int8Interpreter({graph.name!r}).invoke: expected int8 input of "
                              f"shape [N, {', '.join(map(str, expected))}], got {x.dtype} "
                              f"{list(x.shape)}")
-        values = {graph.input: x}
+        values = {graph.input: x}  # the activations; a run reads constants from the graph
         for op in graph.ops:
-            values[op.outputs[0]] = self._runners[op.type](op, values)
+            activations = [values[n] for n in op.inputs if not graph.tensor(n).is_constant]
+            values[op.outputs[0]] = OP_TYPES[op.type].run(graph, op, *activations)
         return values if keep_intermediates else values[graph.output]
 
     __call__ = invoke
@@ -84,57 +81,6 @@ class Int8Interpreter:
         predictions = [self.invoke(self.quantize_input(x[i:i + batch_size])).argmax(axis=-1)
                        for i in range(0, len(x), batch_size)]
         return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
-
-    # ---- one method per op type ----------------------------------------------------
-    def _parameters(self, op: Op, values: dict):
-        graph = self.graph
-        x = values[op.inputs[0]]
-        return (x, graph.tensor(op.inputs[0]).zero_point, graph.tensor(op.outputs[0]).zero_point)
-
-    def _conv2d(self, op: Op, values: dict) -> np.ndarray:
-        x, input_zero_point, output_zero_point = self._parameters(op, values)
-        a = op.attributes
-        return int8.conv2d(x, self.graph.tensor(op.inputs[1]).data,
-                           self.graph.tensor(op.inputs[2]).data, input_zero_point,
-                           output_zero_point, np.array(a["multiplier"]), np.array(a["shift"]),
-                           stride=tuple(a["stride"]), padding=tuple(a["padding"]),
-                           dilation=tuple(a["dilation"]), groups=a["groups"],
-                           act_min=a["act_min"], act_max=a["act_max"],
-                           rounding=self.graph.rounding)
-
-    def _fully_connected(self, op: Op, values: dict) -> np.ndarray:
-        x, input_zero_point, output_zero_point = self._parameters(op, values)
-        a = op.attributes
-        return int8.fully_connected(x, self.graph.tensor(op.inputs[1]).data,
-                                    self.graph.tensor(op.inputs[2]).data, input_zero_point,
-                                    output_zero_point, np.array(a["multiplier"]),
-                                    np.array(a["shift"]), act_min=a["act_min"],
-                                    act_max=a["act_max"], rounding=self.graph.rounding)
-
-    def _pool(self, op: Op, values: dict) -> np.ndarray:
-        a = op.attributes
-        pool = int8.max_pool2d if op.type == "max_pool2d" else int8.avg_pool2d
-        return pool(values[op.inputs[0]], tuple(a["kernel"]), tuple(a["stride"]),
-                    tuple(a["padding"]), act_min=a["act_min"], act_max=a["act_max"])
-
-    def _global_avg_pool2d(self, op: Op, values: dict) -> np.ndarray:
-        x = values[op.inputs[0]]
-        window = x.shape[1:3]
-        return int8.avg_pool2d(x, window, window, 0, act_min=op.attributes["act_min"],
-                               act_max=op.attributes["act_max"])
-
-    def _add(self, op: Op, values: dict) -> np.ndarray:
-        graph, a = self.graph, op.attributes
-        return int8.add(values[op.inputs[0]], values[op.inputs[1]],
-                        graph.tensor(op.inputs[0]).zero_point, a["a_multiplier"], a["a_shift"],
-                        graph.tensor(op.inputs[1]).zero_point, a["b_multiplier"], a["b_shift"],
-                        graph.tensor(op.outputs[0]).zero_point, a["output_multiplier"],
-                        a["output_shift"], act_min=a["act_min"], act_max=a["act_max"],
-                        left_shift=a["left_shift"], rounding=graph.rounding)
-
-    def _reshape(self, op: Op, values: dict) -> np.ndarray:
-        x = values[op.inputs[0]]
-        return x.reshape((x.shape[0],) + self.graph.tensor(op.outputs[0]).shape[1:])
 
 
 __all__ = ["Int8Interpreter", "quantize", "dequantize", "GraphError"]

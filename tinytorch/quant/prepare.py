@@ -33,13 +33,16 @@ from tinytorch.nn import functional as F
 from tinytorch.nn.parameter import Parameter
 from tinytorch.quant.capture import INPUT, Layer, capture
 from tinytorch.quant.fake_quant import fake_quantize_activation, fake_quantize_weight
+from tinytorch.quant.int8_ops import OP_TYPES
 from tinytorch.quant.observers import (
     NonFiniteActivationError, Observer, make_observer, weight_qparams)
 from tinytorch.tensor import Tensor
 from tinytorch.utils.progress import progress_bar
 
-# Layers whose output gets its own scale and zero point (and so an observer).
-REQUANTIZING = ("conv2d", "fully_connected", "add")
+# Layers whose output gets its own scale and zero point (and so an observer): every op
+# type but those that keep their input's (pooling, reshape).
+REQUANTIZING = tuple(kind for kind, op_type in OP_TYPES.items()
+                     if not op_type.keeps_quantization)
 
 
 class PreparedModel(nn.Module):
