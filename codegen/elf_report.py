@@ -62,7 +62,7 @@ class ElfReport:
         Worked example: {.vectors: 8, .text: 1500, .rodata: 2600, .bss: 700,
         .stack: 2048} -> 8 + 1500 + 2600 = 4108.
         """
-        # TODO: the sizes of the sections named in FLASH_SECTIONS, added (missing ones are 0)
+        # the sizes of the sections named in FLASH_SECTIONS, added (missing ones are 0)
         # BEGIN SOLUTION lab 10
         return sum(self.sections.get(section, 0) for section in FLASH_SECTIONS)
         # END SOLUTION
@@ -74,7 +74,7 @@ class ElfReport:
         The same sum as ``flash``, over ``RAM_SECTIONS``.  Worked example: the
         sections of ``flash``'s example give 700 + 2048 = 2748.
         """
-        # TODO: the sizes of the sections named in RAM_SECTIONS, added (missing ones are 0)
+        # the sizes of the sections named in RAM_SECTIONS, added (missing ones are 0)
         # BEGIN SOLUTION lab 10
         return sum(self.sections.get(section, 0) for section in RAM_SECTIONS)
         # END SOLUTION
@@ -97,7 +97,7 @@ class ElfReport:
         ``digits_cnn_conv1_weight`` (72 B, .rodata), ``digits_cnn_arena_words``
         (640 B, .bss) and ``tt_conv2d`` (code) give 72.
         """
-        # TODO: sizes of the .rodata data symbols named weight_prefix + ... (0 without a prefix)
+        # sizes of the .rodata data symbols named weight_prefix + ... (0 without a prefix)
         # BEGIN SOLUTION lab 10
         if not self.weight_prefix:
             return 0
@@ -141,7 +141,7 @@ def read_elf_report(path: Path, weight_prefix: str = "") -> ElfReport:
 
     with open(path, "rb") as stream:
         elf = ELFFile(stream)
-        # TODO: name -> sh_size of every section with the SHF_ALLOC flag and a nonzero size
+        # name -> sh_size of every section with the SHF_ALLOC flag and a nonzero size
         # BEGIN SOLUTION lab 10
         sections = {section.name: section["sh_size"] for section in elf.iter_sections()
                     if section["sh_flags"] & SHF_ALLOC and section["sh_size"]}

@@ -104,7 +104,7 @@ def c_identifier(name: str) -> str:
     Worked example: ``"features.0.conv"`` -> ``"features_0_conv"``;
     ``"0weird name!"`` -> ``"0weird_name_"`` -> ``"0weird_name"`` -> ``"_0weird_name"``.
     """
-    # TODO: non-[A-Za-z0-9_] to "_", strip "_" at the ends ("unnamed" if empty), no leading digit
+    # non-[A-Za-z0-9_] to "_", strip "_" at the ends ("unnamed" if empty), no leading digit
     # BEGIN SOLUTION lab 09
     identifier = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "unnamed"
     if identifier[0].isdigit():

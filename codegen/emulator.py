@@ -96,7 +96,7 @@ def _instruction_count(code: bytes) -> int:
     (0xb510: 0b10110, 16 bits), ``bl`` (0xf000: 0b11110, 32 bits) and
     ``bx lr`` (0x4770: 16 bits): three instructions in eight bytes.
     """
-    # TODO: walk the halfwords; 0b11101/0b11110/0b11111 in the top five bits means 4 bytes
+    # walk the halfwords; 0b11101/0b11110/0b11111 in the top five bits means 4 bytes
     # BEGIN SOLUTION lab 10
     count = offset = 0
     while offset + 1 < len(code):

@@ -66,7 +66,7 @@ class Buffer:
         Worked example: steps 0..1 and 1..2 share step 1 (True); 0..1 and
         2..3 do not (False); 1..4 and 2..2 share step 2 (True).
         """
-        # TODO: True when the inclusive step ranges [first, last] of both share a step
+        # True when the inclusive step ranges [first, last] of both share a step
         # BEGIN SOLUTION lab 09
         return self.first <= other.last and other.first <= self.last
         # END SOLUTION
@@ -109,7 +109,7 @@ def lower_bound(buffers: list[Buffer]) -> int:
     Step 0: 100; step 1: a + b = 150; step 2: b + c = 130; step 3: 80.
     The bound is 150.
     """
-    # TODO: the largest sum of sizes of the buffers live at one step (0 for no buffers)
+    # the largest sum of sizes of the buffers live at one step (0 for no buffers)
     # BEGIN SOLUTION lab 09
     starts = {b.first for b in buffers}  # the live set only grows where a buffer begins
     return max((sum(b.size for b in buffers if b.first <= step <= b.last) for step in starts),
@@ -138,7 +138,7 @@ def _lowest_free_offset(buffer: Buffer, placed: list[tuple[int, Buffer]]) -> int
     Candidate 0 collides with the first, moves to 30; the next begins at 100
     >= 30 + 40: the answer is 30 (reusing the bytes of the one not live).
     """
-    # TODO: walk the time-overlapping placed buffers by offset; stop at the first gap that fits
+    # walk the time-overlapping placed buffers by offset; stop at the first gap that fits
     # BEGIN SOLUTION lab 09
     candidate = 0
     for other_offset, other in sorted(placed, key=lambda item: item[0]):
@@ -231,7 +231,7 @@ def graph_buffers(graph) -> tuple[list[Buffer], dict[str, str]]:
 
     first: dict[str, int] = {graph.input: -1}
     last: dict[str, int] = {graph.input: -1}
-    # TODO: op i begins its output's life (a reshape aliases its input) and ends inputs' at i
+    # op i begins its output's life (a reshape aliases its input) and ends inputs' at i
     # BEGIN SOLUTION lab 09
     for step, op in enumerate(graph.ops):
         for name in op.inputs:

@@ -28,7 +28,7 @@ SAMPLE = textwrap.dedent('''\
 
     class Counter:
         def bump(self, by: int) -> int:
-            # TODO: add `by` to self.count and return the new count
+            # add `by` to self.count and return the new count
             # BEGIN SOLUTION lab 07
             self.count = getattr(self, "count", 0) + by
             return self.count
@@ -49,6 +49,28 @@ def test_regions_are_found_with_their_lab_lines_and_hints():
     assert regions[0].hint == "implement hypotenuse: The long side of a right triangle."
     assert regions[1].hint == "Counter.bump: add `by` to self.count and return the new count"
     assert regions[0].body == ("    squares = a * a + b * b", "    return math.sqrt(squares)")
+
+
+def test_the_comment_above_a_region_becomes_a_todo_in_the_students_copy_only():
+    task = "# add `by` to self.count and return the new count"
+    student = stub_source(SAMPLE, "sample.py", {7}).splitlines()
+    assert "        # TODO: " + task[2:] in student
+    assert student[student.index("        # TODO: " + task[2:]) + 1].strip().startswith(
+        "raise NotImplementedError('Lab 07: Counter.bump: add `by`")
+    assert "TODO" not in SAMPLE
+    # A region left in place keeps its plain comment; one already marked TODO is not doubled.
+    assert "        " + task in stub_source(SAMPLE, "sample.py", {8}).splitlines()
+    marked = SAMPLE.replace(task, "# TODO: " + task[2:])
+    assert stub_source(marked, "sample.py", {7}).count("# TODO: ") == 1
+    # Without a comment above, no TODO line appears: the message says what to build.
+    assert "# TODO" not in stub_source(SAMPLE.replace(task, "pass"), "sample.py", {7})
+
+
+def test_the_source_reads_as_a_textbook_no_todo_above_any_region():
+    for relative, regions in find_regions(ROOT).items():
+        lines = (ROOT / relative).read_text(encoding="utf-8").splitlines()
+        for region in regions:
+            assert "TODO" not in lines[region.begin - 2], region.location
 
 
 def run_stubbed(source: str, labs: set) -> dict:
@@ -113,7 +135,7 @@ MIDDLE = textwrap.dedent('''\
     def spread(values, width):
         """Every value repeated ``width`` times, and the total."""
         table = {}
-        # TODO: the repeated list, and each value's count in table
+        # the repeated list, and each value's count in table
         # BEGIN SOLUTION lab 05
         repeated = [value for value in values for _ in range(width)]
         for value in values:

@@ -138,7 +138,7 @@ def backward(root: "Tensor", gradient: np.ndarray | None = None,
                 # constant inside some backward must not turn the float32 gradients
                 # below it, and so a float32 leaf's .grad, into float64 ones.
                 parent_grad = parent_grad.astype(parent.array.dtype)
-            # TODO: add parent_grad into pending[id(parent)] (a tensor used twice gets the sum)
+            # add parent_grad into pending[id(parent)] (a tensor used twice gets the sum)
             # BEGIN SOLUTION lab 02
             key = id(parent)
             if key in pending:

@@ -78,7 +78,7 @@ class Module:
                 "called Module.__init__() (call super().__init__() first)"
             )
         if isinstance(value, (Parameter, Module)):
-            # TODO: record value under name in self._parameters or self._modules (after self._forget(name))
+            # record value under name in self._parameters or self._modules (after self._forget(name))
             # BEGIN SOLUTION lab 03
             self._forget(name)
             registry = self._parameters if isinstance(value, Parameter) else self._modules
@@ -304,7 +304,7 @@ class Module:
 
     def _tensors_by_name(self) -> dict[str, Tensor]:
         """What state_dict holds, as the model's own tensors (not detached copies)."""
-        # TODO: walk self.named_modules(); key every parameter and persistent buffer by its dotted name
+        # walk self.named_modules(); key every parameter and persistent buffer by its dotted name
         # BEGIN SOLUTION lab 03
         tensors = {}
         for module_name, module in self.named_modules():

@@ -112,7 +112,7 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
-        # TODO: d(a*b)/da = b and d(a*b)/db = a, each unbroadcast to its input's shape
+        # d(a*b)/da = b and d(a*b)/db = a, each unbroadcast to its input's shape
         # BEGIN SOLUTION lab 02
         return (unbroadcast(grad * b, a_shape) if needs_a else None,
                 unbroadcast(grad * a, b_shape) if needs_b else None)
@@ -131,7 +131,7 @@ class Div(Function):
         a, b = ctx.saved_tensors
         a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
-        # TODO: d(a/b)/da = 1/b and d(a/b)/db = -a/b**2, each unbroadcast to its input's shape
+        # d(a/b)/da = 1/b and d(a/b)/db = -a/b**2, each unbroadcast to its input's shape
         # BEGIN SOLUTION lab 02
         grad_a = unbroadcast(grad / b, a_shape) if needs_a else None
         grad_b = unbroadcast(-grad * a / (b * b), b_shape) if needs_b else None

@@ -424,7 +424,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
             f"mse_loss: input shape {input.shape} and target shape {target.shape} differ "
             f"(broadcasting in a loss is almost always a bug)"
         )
-    # TODO: the squared differences, reduced as `reduction` says (mean, sum or none)
+    # the squared differences, reduced as `reduction` says (mean, sum or none)
     # BEGIN SOLUTION lab 03
     squared = (input - target) ** 2
     if reduction == "mean":

@@ -45,7 +45,7 @@ def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...], op: 
             f"{op}: both arguments need at least 1 dimension, got shapes "
             f"{a_shape} and {b_shape}"
         )
-    # TODO: the two inner sizes that must agree (a 1-D b is a column: its only size)
+    # the two inner sizes that must agree (a 1-D b is a column: its only size)
     # BEGIN SOLUTION lab 01
     inner_a = a_shape[-1]
     inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
@@ -140,7 +140,7 @@ class Linear(Function):
             check_same_dtype(x, weight)
         needs_x, needs_weight, _ = ctx.needs_input_grad
         ctx.save_for_backward(x if needs_weight else None, weight if needs_x else None)
-        # TODO: y = x @ weight.T (+ bias when there is one)
+        # y = x @ weight.T (+ bias when there is one)
         # BEGIN SOLUTION lab 03
         out = x @ weight.T
         if bias is not None:

@@ -48,7 +48,7 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         (result,) = ctx.saved_tensors
-        # TODO: d exp(x)/dx = exp(x), which forward saved
+        # d exp(x)/dx = exp(x), which forward saved
         # BEGIN SOLUTION lab 02
         return grad * result
         # END SOLUTION
@@ -63,7 +63,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # TODO: d log(x)/dx = 1/x
+        # d log(x)/dx = 1/x
         # BEGIN SOLUTION lab 02
         return grad / x
         # END SOLUTION
@@ -167,7 +167,7 @@ class Where(Function):
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
-        # TODO: max(x, 0), elementwise
+        # max(x, 0), elementwise
         # BEGIN SOLUTION lab 03
         result = np.maximum(x, 0)
         # END SOLUTION

@@ -187,7 +187,7 @@ def expand(input: Any, *sizes: Any) -> Any:
             f"expand: the expanded size -1 is not allowed in a new leading dimension "
             f"(expanding shape {input.shape} to {sizes})"
         )
-    # TODO: the target shape: sizes, with each -1 replaced by the input's size on that axis
+    # the target shape: sizes, with each -1 replaced by the input's size on that axis
     # BEGIN SOLUTION lab 01
     shape = tuple(input.shape[i - leading] if size == -1 else size for i, size in enumerate(sizes))
     # END SOLUTION

@@ -147,7 +147,7 @@ def _columns_in_nhwc_order(weight: np.ndarray, image_shape: tuple[int, int, int]
     [H, W, C], flatten again.  Example: C=2, H=1, W=2 turns columns
     [c0w0, c0w1, c1w0, c1w1] into [c0w0, c1w0, c0w1, c1w1].
     """
-    # TODO: reorder the columns of weight from [C, H, W] to [H, W, C] order
+    # reorder the columns of weight from [C, H, W] to [H, W, C] order
     # BEGIN SOLUTION lab 08
     channels, height, width = image_shape
     out_features = weight.shape[0]

@@ -53,7 +53,7 @@ class FakeQuantize(Function):
         Save for backward which elements of x lie inside the representable range
         [scale * (qmin - zero_point), scale * (qmax - zero_point)].
         """
-        # TODO: round x to the grid and back (round_half_away_from_zero); note where x was in range
+        # round x to the grid and back (round_half_away_from_zero); note where x was in range
         # BEGIN SOLUTION lab 08
         low = scale * (qmin - zero_point)
         high = scale * (qmax - zero_point)
@@ -65,7 +65,7 @@ class FakeQuantize(Function):
     @staticmethod
     def backward(ctx, grad):
         """The straight-through estimator: grad where x was inside the range, 0 elsewhere."""
-        # TODO: pass the gradient through inside the range only (see pass_where)
+        # pass the gradient through inside the range only (see pass_where)
         # BEGIN SOLUTION lab 08
         (inside,) = ctx.saved_tensors
         return pass_where(inside, grad), None, None, None, None

@@ -55,7 +55,7 @@ def activation_qparams(low: float, high: float) -> tuple[float, int]:
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"activation range [{low}, {high}] is not finite; was the observer "
                          f"fed any data?")
-    # TODO: compute the scale and zero point of [low, high] widened to contain 0
+    # compute the scale and zero point of [low, high] widened to contain 0
     # BEGIN SOLUTION lab 08
     low, high = min(float(low), 0.0), max(float(high), 0.0)
     # A tensor that was always 0 still needs a valid scale; any positive one is exact.
@@ -75,7 +75,7 @@ def weight_qparams(weight: np.ndarray, bits: int = 8) -> np.ndarray:
     """
     if not 2 <= bits <= 8:
         raise ValueError(f"weight_qparams: bits must be in 2..8, got {bits}")
-    # TODO: one scale per output channel, largest magnitude / (2^(bits-1) - 1)
+    # one scale per output channel, largest magnitude / (2^(bits-1) - 1)
     # BEGIN SOLUTION lab 08
     largest = np.abs(weight.reshape(weight.shape[0], -1)).max(axis=1).astype(np.float64)
     # An all-zero channel quantizes to zeros at any scale; 1.0 keeps the bias scale sane.

@@ -17,9 +17,12 @@ between (and including) the markers by one line::
 
         raise NotImplementedError("Lab 07: implement hypotenuse: The long side of ...")
 
-whose message says what to build: the text of a ``# TODO:`` comment right
-above the region (or inside it), else the region's opening comment, else the
-name and docstring summary of the function that holds it.  A region that is
+whose message says what to build: the comment line right above the region
+(``# the longest side, by Pythagoras``), else the region's opening comment,
+else the name and docstring summary of the function that holds it.  In the
+source that comment reads as a plain comment on the code below it; the
+student's copy turns it into ``# TODO: the longest side, by Pythagoras`` above
+the stub, so the task stands where the code will go.  A region that is
 only part of a function also names what the lines after it need from it: the
 variables it assigns (``define total_norm and clip_coefficient``) or the
 containers it fills (``fill first, last and aliases``) that those lines read.
@@ -55,7 +58,8 @@ from pathlib import Path
 BEGIN_MARKER = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION lab (?P<lab>\d\d)[ \t]*$")
 END_MARKER = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")
 LOOKS_LIKE_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)\s*SOLUTION", re.IGNORECASE)
-TODO_COMMENT = re.compile(r"^\s*#\s*TODO:\s*(?P<text>.+?)\s*$")
+# A comment line, with an optional "TODO:" already written (it is not doubled).
+TASK_COMMENT = re.compile(r"^(?P<indent>\s*)#\s*(?:TODO:\s*)?(?P<text>.+?)\s*$")
 HINT_BEGIN = re.compile(r"^\s*(?:# |<!-- )BEGIN HINT lab (?P<lab>\d\d)(?: -->)?[ \t]*$")
 HINT_END = re.compile(r"^\s*(?:# |<!-- )END HINT(?: -->)?[ \t]*$")
 LOOKS_LIKE_HINT = re.compile(r"^\s*(#|<!--)+\s*(BEGIN|END)\s*HINT\b", re.IGNORECASE)
@@ -104,20 +108,20 @@ def _enclosing_scopes(tree: ast.Module, line: int) -> list[ast.AST]:
     return chain
 
 
+def _task_comment(lines: list[str], begin: int) -> re.Match[str] | None:
+    """The comment line right above the marker at 0-based ``begin`` that states the task."""
+    above = lines[begin - 1] if begin > 0 else ""
+    if LOOKS_LIKE_MARKER.search(above) or LOOKS_LIKE_HINT.search(above):
+        return None
+    return TASK_COMMENT.match(above)
+
+
 def _hint(lines: list[str], begin: int, end: int, scopes: list[ast.AST]) -> str:
     """What to build, in one line (``begin``/``end`` are 0-based marker indices)."""
     where = ".".join(scope.name for scope in scopes)  # type: ignore[attr-defined]
-    told = ""
-    above = begin - 1
-    while above >= 0 and lines[above].strip().startswith("#") and not told:
-        match = TODO_COMMENT.match(lines[above])
-        told = match.group("text") if match else ""
-        above -= 1
+    task = _task_comment(lines, begin)
+    told = task.group("text") if task else ""
     body = lines[begin + 1:end]
-    for line in body:
-        match = TODO_COMMENT.match(line)
-        if match and not told:
-            told = match.group("text")
     first = next((line.strip() for line in body if line.strip()), "")
     if not told and first.startswith("#"):
         told = first.lstrip("#").strip()
@@ -358,5 +362,8 @@ def stub_source(text: str, path: Path | str, labs: set[int]) -> str:
         else:
             stub = _module_level_stub(region, message)
         lines[region.begin - 1:region.end] = stub
+        task = _task_comment(lines, region.begin - 1)
+        if task:  # the plain comment above becomes the student's TODO
+            lines[region.begin - 2] = f"{task.group('indent')}# TODO: {task.group('text')}"
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
