@@ -7,6 +7,7 @@ import numpy as np
 import tinytorch
 from tinytorch import nn, optim
 from tinytorch.training import train_epoch
+from tinytorch.utils.progress import progress_bar
 from tinytorch.utils.data import DataLoader, TensorDataset
 
 
@@ -47,3 +48,24 @@ def test_demo_log_has_one_line_per_epoch():
     for epoch, line in enumerate(lines, 1):
         final = line.split("\r")[-1]
         assert final.startswith(f"epoch  {epoch}/3: 100%") and "loss=" in final, line
+
+
+def test_a_bar_iterates_its_loader_once_so_the_shuffle_order_does_not_depend_on_it():
+    # A shuffling DataLoader draws a permutation per iter(); a bar that called iter()
+    # twice would give training with and without progress different random paths.
+    def shuffled_batches(show_progress):
+        tinytorch.manual_seed(0)
+        data = TensorDataset(tinytorch.tensor(np.arange(40, dtype=np.float32)))
+        loader = DataLoader(data, batch_size=8, shuffle=True)
+        batches = []
+        for epoch in range(3):
+            batches += [batch[0].numpy().copy() for batch in
+                        progress_bar(loader, f"epoch {epoch}", enabled=show_progress)]
+        return np.concatenate(batches)
+
+    tinytorch.manual_seed(0)
+    data = TensorDataset(tinytorch.tensor(np.arange(40, dtype=np.float32)))
+    loader = DataLoader(data, batch_size=8, shuffle=True)
+    without_bar = np.concatenate([batch[0].numpy().copy() for _ in range(3) for batch in loader])
+    for show_progress in (False, True):
+        np.testing.assert_array_equal(shuffled_batches(show_progress), without_bar)

@@ -2,8 +2,8 @@
 
 Training, calibration and builds take seconds to minutes; a silent terminal
 makes people wonder whether anything is happening.  The bars come from tqdm
-(``tqdm.auto``, so a notebook gets a widget), and this file only chooses how
-often they redraw, because that depends on where the text goes:
+(``tqdm.autonotebook``, so a notebook gets a widget), and this file only
+chooses how often they redraw, because that depends on where the text goes:
 
 * a terminal or a notebook redraws the bar in place, at most ten times a
   second (tqdm's ``mininterval=0.1``);
@@ -15,6 +15,12 @@ often they redraw, because that depends on where the text goes:
 ``show_progress=False`` turns the bar off (``disable=True``).  tqdm's own
 ``disable=None`` would also silence it in logs; the final line is worth
 keeping there.
+
+Why not ``tqdm.auto``: its bar also supports ``async for``, and to do so it
+calls ``iter()`` on the iterable when the bar is made, then again when the
+loop starts.  A shuffling DataLoader draws a fresh permutation on every
+``iter()``, so each epoch would consume one permutation for nothing and
+training would take a different random path than the same seed without a bar.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ import math
 import sys
 from typing import Iterable, TypeVar
 
-from tqdm.auto import tqdm
+from tqdm.autonotebook import tqdm
 
 T = TypeVar("T")
 
