@@ -125,9 +125,10 @@ show(figure, "06_im2col")
 # Column 0 is the top-left 3x3 patch read row by row; each row of `cols` is the
 # image seen through one kernel tap. Every pixel in the middle of the image
 # appears up to nine times: that duplication is im2col's price, and what
-# turns the convolution into one GEMM.
+# turns the convolution of one image into one GEMM (the kernel runs one per
+# image and group, batched into a single `np.matmul` call).
 #
-# ## Convolution = one matrix product
+# ## Convolution = a matrix product
 # With the filters flattened to rows, `W @ cols` is the convolution. Compare
 # with `F.conv2d` and with the plain-numpy reference in `kernels/conv2d.py`,
 # which uses sliding windows and `einsum` instead.

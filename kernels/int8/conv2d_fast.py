@@ -288,7 +288,7 @@ def _planar_output_channel(o, planes, weight, row, image, dilation_h, dilation_w
             for q in range(count):
                 acc[q] += w0 * s0[q]
             k += 1
-        for q in range(count):  # the bias: an int32 add in C, which wraps
+        for q in range(count):  # the bias: tt_wrapping_add in C, two's-complement wrap
             acc[q] = wrap_to_int32(int(acc[q]) + channel_bias)
 
         # One loop per recipe, each compiled without the others' branches.

@@ -9,13 +9,14 @@ Read the files in this order (after ``kernels/int8/affine.py``, which
 introduces scales, zero points and the one rounding rule):
 
 1. ``observers.py``   watching activations to learn their ranges (calibration)
-2. ``capture.py``     reading a model as layers; batch-norm folding, ReLU fusion
-3. ``prepare.py``     the observed model; calibration
-4. ``graph.py``       the int8 graph: the contract with the interpreter and the C generator
-5. ``convert.py``     the integer arithmetic of every layer, decided once
-6. ``interpreter.py`` running an int8 graph on the integer kernels (the oracle)
-7. ``fake_quant.py``  quantization-aware training
-8. ``report.py``      what quantization cost: accuracy, per-layer SQNR, size
+2. ``fake_quant.py``  quantization-aware training: the rounding, simulated in float
+3. ``int8_ops.py``    every int8 operation: inputs, attributes, shape rule, how it runs
+4. ``capture.py``     reading a model as layers; batch-norm folding, ReLU fusion
+5. ``prepare.py``     the observed model; calibration
+6. ``graph.py``       the int8 graph: the contract with the interpreter and the C generator
+7. ``convert.py``     the integer arithmetic of every layer, decided once
+8. ``interpreter.py`` running an int8 graph on the integer kernels (the oracle)
+9. ``report.py``      what quantization cost: accuracy, per-layer SQNR, size
 """
 from tinytorch.quant.capture import UnsupportedLayerError, capture
 from tinytorch.quant.convert import convert

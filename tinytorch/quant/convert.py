@@ -29,12 +29,11 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, round_half_away_from_zero
+from tinytorch.kernels.int8.requantize import INT32_MAX, INT32_MIN
 from tinytorch.quant.capture import INPUT, Layer
 from tinytorch.quant.graph import Int8Graph, Op, TensorInfo
 from tinytorch.quant.int8_ops import OP_TYPES
 from tinytorch.quant.prepare import PreparedModel
-
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 def nhwc_shape(shape: tuple[int, ...]) -> tuple[int, ...]:

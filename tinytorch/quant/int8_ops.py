@@ -294,6 +294,8 @@ def _check_rescale(what: str, multiplier_name: str, multiplier: Any, shift_name:
 
 
 def _pair(what: str, key: str, value: Any) -> tuple[int, int]:
+    """A graph file's ``[h, w]``.  Not the kernels' ``as_pair``: a file is untrusted input, so
+    only a JSON list of bounded ints passes, and the error is the file's ``GraphError``."""
     if not (isinstance(value, list) and len(value) == 2
             and all(is_int(v) and 1 <= v <= INT32_MAX for v in value)):
         raise GraphError(f"{what}: {key} must be [h, w] of ints in [1, 2^31 - 1], "
