@@ -43,9 +43,9 @@ arithmetic, and on the machine of ``docs/benchmarks.md`` (2 cores, shared
 with other jobs) two threads were slower than one at every size tried, from
 8 thousand to 8 million values.  So the channels run in a plain loop.
 
-Below the kernels, ``batch_norm_reference`` and
-``batch_norm_backward_reference`` compute the same in whole-array numpy for
-the tests.
+Before the kernels, ``batch_norm_reference`` and
+``batch_norm_backward_reference`` compute the same in whole-array numpy: the
+formulas above read directly, and the tests' oracle.
 """
 from __future__ import annotations
 
@@ -58,6 +58,47 @@ from numba import njit
 FAST_SUMS = {"reassoc", "contract"}
 
 
+# ----- plain-numpy references (whole-array operations, the same math) -------------------
+def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes a channel's statistics sum over, and the shape that broadcasts (C,) to x."""
+    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
+
+def batch_norm_reference(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
+                         eps: float, mean: np.ndarray | None = None,
+                         var: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, mean, var) in float64: batch statistics unless ``mean`` and ``var`` are given."""
+    x = x.astype(np.float64)
+    axes, shape = _channel_axes(x)
+    if mean is None:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    x_hat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    y = x_hat * (1.0 if weight is None else weight.reshape(shape))
+    return y + (0.0 if bias is None else bias.reshape(shape)), mean, var
+
+
+def batch_norm_backward_reference(grad: np.ndarray, x: np.ndarray, mean: np.ndarray,
+                                  var: np.ndarray, weight: np.ndarray | None, eps: float,
+                                  batch_statistics: bool
+                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grad_x, grad_weight, grad_bias) in float64 by the formulas in the docstring above."""
+    grad, x = grad.astype(np.float64), x.astype(np.float64)
+    axes, shape = _channel_axes(x)
+    inverse_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean.reshape(shape)) * inverse_std.reshape(shape)
+    grad_bias = grad.sum(axis=axes)
+    grad_weight = (grad * x_hat).sum(axis=axes)
+    scale = (inverse_std if weight is None else weight * inverse_std).reshape(shape)
+    if not batch_statistics:
+        return grad * scale, grad_weight, grad_bias
+    count = grad.size // grad.shape[1]
+    grad_x = scale * (grad - (grad_bias / count).reshape(shape)
+                      - x_hat * (grad_weight / count).reshape(shape))
+    return grad_x, grad_weight, grad_bias
+
+
+# ----- the Numba kernels --------------------------------------------------------------
 @njit(cache=True, fastmath=FAST_SUMS)
 def _forward_channel(c, x, weight, bias, mean, var, inverse_std, eps, batch_statistics, out):
     # x, out: (N, C, L); mean, var, inverse_std: float64 (C,), filled here in
@@ -187,43 +228,3 @@ def batch_norm_backward(grad: np.ndarray, x: np.ndarray, mean: np.ndarray,
     _backward(grad3, x3, mean, inverse_std, weight, batch_statistics, grad_x, grad_weight,
               grad_bias)
     return (grad_x.reshape(x.shape) if needs_grad_input else None), grad_weight, grad_bias
-
-
-# ----- plain-numpy references (whole-array operations, the same math) -------------------
-def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The axes a channel's statistics sum over, and the shape that broadcasts (C,) to x."""
-    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
-
-
-def batch_norm_reference(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
-                         eps: float, mean: np.ndarray | None = None,
-                         var: np.ndarray | None = None
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(y, mean, var) in float64: batch statistics unless ``mean`` and ``var`` are given."""
-    x = x.astype(np.float64)
-    axes, shape = _channel_axes(x)
-    if mean is None:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-    x_hat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
-    y = x_hat * (1.0 if weight is None else weight.reshape(shape))
-    return y + (0.0 if bias is None else bias.reshape(shape)), mean, var
-
-
-def batch_norm_backward_reference(grad: np.ndarray, x: np.ndarray, mean: np.ndarray,
-                                  var: np.ndarray, weight: np.ndarray | None, eps: float,
-                                  batch_statistics: bool
-                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(grad_x, grad_weight, grad_bias) in float64 by the formulas in the docstring above."""
-    grad, x = grad.astype(np.float64), x.astype(np.float64)
-    axes, shape = _channel_axes(x)
-    inverse_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mean.reshape(shape)) * inverse_std.reshape(shape)
-    grad_bias = grad.sum(axis=axes)
-    grad_weight = (grad * x_hat).sum(axis=axes)
-    scale = (inverse_std if weight is None else weight * inverse_std).reshape(shape)
-    if not batch_statistics:
-        return grad * scale, grad_weight, grad_bias
-    count = grad.size // grad.shape[1]
-    grad_x = scale * (grad - (grad_bias / count).reshape(shape)
-                      - x_hat * (grad_weight / count).reshape(shape))
-    return grad_x, grad_weight, grad_bias

@@ -26,11 +26,12 @@ input value is copied into about KH*KW/(stride_h*stride_w) columns (one per
 window that covers it).  For the small images of this course that is cheap,
 and it turns every product of both passes into one batched matrix multiply.
 
-im2col and col2im are Numba kernels, parallel over the images of the batch
-(each image writes only its own slice, so there is no race).  Below them,
-``conv2d_forward_reference`` and ``conv2d_backward_reference`` compute the
-same thing in plain numpy with a different method (sliding windows and
-einsum) for the tests to compare against.
+First come ``conv2d_forward_reference`` and ``conv2d_backward_reference``:
+the definition in plain numpy, by a different method (sliding windows and
+einsum), which the tests compare the fast path against.  Then im2col and
+col2im, Numba kernels parallel over the images of the batch (each image
+writes only its own slice, so there is no race), and the forward and
+backward passes built on them.
 """
 from __future__ import annotations
 
@@ -59,6 +60,57 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     # END SOLUTION
 
 
+# ----- plain-numpy references (a different method: sliding windows + einsum) -----------
+def _windows(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+             out_size: Pair) -> np.ndarray:
+    """View (N, C, OH, OW, KH, KW) of every dilated, strided window of x_padded."""
+    span_h = dilation[0] * (kernel[0] - 1) + 1
+    span_w = dilation[1] * (kernel[1] - 1) + 1
+    windows = np.lib.stride_tricks.sliding_window_view(x_padded, (span_h, span_w), axis=(2, 3))
+    windows = windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
+    return windows[:, :, :out_size[0], :out_size[1]]
+
+
+def conv2d_forward_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                             stride: Pair, padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+    batch, channels, height, width = x.shape
+    out_channels, group_channels, kernel_h, kernel_w = weight.shape
+    out_h = output_size(height, kernel_h, stride[0], padding[0], dilation[0])
+    out_w = output_size(width, kernel_w, stride[1], padding[1], dilation[1])
+    padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    windows = _windows(padded, (kernel_h, kernel_w), stride, dilation, (out_h, out_w))
+    windows = windows.reshape(batch, groups, group_channels, out_h, out_w, kernel_h, kernel_w)
+    grouped_weight = weight.reshape(groups, out_channels // groups, group_channels, kernel_h, kernel_w)
+    out = np.einsum("ngchwij,gocij->ngohw", windows, grouped_weight)
+    out = out.reshape(batch, out_channels, out_h, out_w)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+
+def conv2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
+                              stride: Pair, padding: Pair, dilation: Pair, groups: int
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    batch, channels, height, width = x.shape
+    out_channels, group_channels, kernel_h, kernel_w = weight.shape
+    out_h, out_w = grad_out.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    windows = _windows(padded, (kernel_h, kernel_w), stride, dilation, (out_h, out_w))
+    windows = windows.reshape(batch, groups, group_channels, out_h, out_w, kernel_h, kernel_w)
+    grouped_grad = grad_out.reshape(batch, groups, out_channels // groups, out_h, out_w)
+    grouped_weight = weight.reshape(groups, out_channels // groups, group_channels, kernel_h, kernel_w)
+    grad_weight = np.einsum("ngohw,ngchwij->gocij", grouped_grad, windows).reshape(weight.shape)
+    grad_padded = np.zeros_like(padded)
+    for i in range(kernel_h):
+        for j in range(kernel_w):
+            # Every output position (y, x) read input pixel (y*s + i*d, x*s + j*d).
+            contribution = np.einsum("ngohw,goc->ngchw", grouped_grad, grouped_weight[..., i, j])
+            rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (out_h - 1) + 1, stride[0])
+            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (out_w - 1) + 1, stride[1])
+            grad_padded[:, :, rows, columns] += contribution.reshape(batch, channels, out_h, out_w)
+    grad_x = grad_padded[:, :, padding[0]:padding[0] + height, padding[1]:padding[1] + width]
+    return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3))
+
+
+# ----- the Numba kernels --------------------------------------------------------------
 @njit(parallel=True, cache=True)
 def im2col(x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
            out_h, out_w):
@@ -191,53 +243,3 @@ def conv2d_backward(grad_out: np.ndarray, cols: np.ndarray, input_shape: tuple[i
     if needs_bias:
         grad_bias = np.add.reduce(grad_out, axis=(0, 2, 3))
     return grad_x, grad_weight, grad_bias
-
-
-# ----- plain-numpy references (a different method: sliding windows + einsum) -----------
-def _windows(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
-             out_size: Pair) -> np.ndarray:
-    """View (N, C, OH, OW, KH, KW) of every dilated, strided window of x_padded."""
-    span_h = dilation[0] * (kernel[0] - 1) + 1
-    span_w = dilation[1] * (kernel[1] - 1) + 1
-    windows = np.lib.stride_tricks.sliding_window_view(x_padded, (span_h, span_w), axis=(2, 3))
-    windows = windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
-    return windows[:, :, :out_size[0], :out_size[1]]
-
-
-def conv2d_forward_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-                             stride: Pair, padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
-    batch, channels, height, width = x.shape
-    out_channels, group_channels, kernel_h, kernel_w = weight.shape
-    out_h = output_size(height, kernel_h, stride[0], padding[0], dilation[0])
-    out_w = output_size(width, kernel_w, stride[1], padding[1], dilation[1])
-    padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    windows = _windows(padded, (kernel_h, kernel_w), stride, dilation, (out_h, out_w))
-    windows = windows.reshape(batch, groups, group_channels, out_h, out_w, kernel_h, kernel_w)
-    grouped_weight = weight.reshape(groups, out_channels // groups, group_channels, kernel_h, kernel_w)
-    out = np.einsum("ngchwij,gocij->ngohw", windows, grouped_weight)
-    out = out.reshape(batch, out_channels, out_h, out_w)
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
-
-
-def conv2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray,
-                              stride: Pair, padding: Pair, dilation: Pair, groups: int
-                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    batch, channels, height, width = x.shape
-    out_channels, group_channels, kernel_h, kernel_w = weight.shape
-    out_h, out_w = grad_out.shape[2:]
-    padded = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    windows = _windows(padded, (kernel_h, kernel_w), stride, dilation, (out_h, out_w))
-    windows = windows.reshape(batch, groups, group_channels, out_h, out_w, kernel_h, kernel_w)
-    grouped_grad = grad_out.reshape(batch, groups, out_channels // groups, out_h, out_w)
-    grouped_weight = weight.reshape(groups, out_channels // groups, group_channels, kernel_h, kernel_w)
-    grad_weight = np.einsum("ngohw,ngchwij->gocij", grouped_grad, windows).reshape(weight.shape)
-    grad_padded = np.zeros_like(padded)
-    for i in range(kernel_h):
-        for j in range(kernel_w):
-            # Every output position (y, x) read input pixel (y*s + i*d, x*s + j*d).
-            contribution = np.einsum("ngohw,goc->ngchw", grouped_grad, grouped_weight[..., i, j])
-            rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (out_h - 1) + 1, stride[0])
-            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (out_w - 1) + 1, stride[1])
-            grad_padded[:, :, rows, columns] += contribution.reshape(batch, channels, out_h, out_w)
-    grad_x = grad_padded[:, :, padding[0]:padding[0] + height, padding[1]:padding[1] + width]
-    return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3))

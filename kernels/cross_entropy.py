@@ -21,13 +21,26 @@ reduction.
 ``label_smoothing`` mixes the one-hot target with the uniform distribution:
 the target weight becomes 1 - s on class t and s / C on every class.
 
-Both kernels are Numba loops over rows; below them, the same math in plain
-numpy serves as the reference for the tests.
+First the same math in plain numpy, whole-array operations: the
+reference the tests compare against.  Then the two kernels, Numba loops over
+rows.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+
+def cross_entropy_reference(logits: np.ndarray, targets: np.ndarray,
+                            label_smoothing: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row losses and d(sum of losses)/d logits, with whole-array numpy operations."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows, classes = logits.shape
+    truth = np.full(logits.shape, label_smoothing / classes)
+    truth[np.arange(rows), targets] += 1.0 - label_smoothing
+    losses = -(truth * log_probabilities).sum(axis=1)
+    return losses, np.exp(log_probabilities) - truth
 
 
 @njit(cache=True)
@@ -67,15 +80,3 @@ def cross_entropy_backward(logits, targets, log_sum_exp, row_weights, label_smoo
             grad[n, j] = (np.exp(logits[n, j] - log_sum_exp[n]) - off_target) * weight
         grad[n, targets[n]] -= (1.0 - label_smoothing) * weight
     return grad
-
-
-def cross_entropy_reference(logits: np.ndarray, targets: np.ndarray,
-                            label_smoothing: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row losses and d(sum of losses)/d logits, with whole-array numpy operations."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows, classes = logits.shape
-    truth = np.full(logits.shape, label_smoothing / classes)
-    truth[np.arange(rows), targets] += 1.0 - label_smoothing
-    losses = -(truth * log_probabilities).sum(axis=1)
-    return losses, np.exp(log_probabilities) - truth

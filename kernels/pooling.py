@@ -20,7 +20,8 @@ compute, and so that small shifts of the input change the output less.
 
 Max and average pooling are Numba, parallel over the (image, channel) planes:
 a plane reads and writes only its own data, so the backward scatter has no
-race.  The numpy references below use sliding windows instead of loops.
+race.  The numpy references come first and use sliding windows instead of
+loops; the tests compare the kernels against them.
 """
 from __future__ import annotations
 
@@ -32,6 +33,35 @@ from tinytorch.kernels.conv2d import output_size
 Pair = tuple[int, int]
 
 
+# ----- plain-numpy references (sliding windows, no loops over positions) ----------------
+def _padded_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, fill: float
+                    ) -> np.ndarray:
+    pad = ((0, 0),) * (x.ndim - 2) + ((padding[0],) * 2, (padding[1],) * 2)
+    padded = np.pad(x, pad, constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(-2, -1))
+    out_h, out_w = pooled_size(x.shape, kernel, stride, padding)
+    return windows[..., ::stride[0], ::stride[1], :, :][..., :out_h, :out_w, :, :]
+
+
+def max_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    return _padded_windows(x, kernel, stride, padding, -np.inf).max(axis=(-2, -1))
+
+
+def avg_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+                         count_include_pad: bool = True) -> np.ndarray:
+    sums = _padded_windows(x, kernel, stride, padding, 0.0).sum(axis=(-2, -1))
+    if count_include_pad:
+        # Padded image = real pixels + padding; windows never extend past it here.
+        return sums / (kernel[0] * kernel[1])
+    counts = _padded_windows(np.ones(x.shape[-2:]), kernel, stride, padding, 0.0).sum(axis=(-2, -1))
+    return sums / counts
+
+
+def global_avg_pool2d_reference(x: np.ndarray) -> np.ndarray:
+    return x.mean(axis=(-2, -1), keepdims=True)
+
+
+# ----- the Numba kernels --------------------------------------------------------------
 @njit(parallel=True, cache=True)
 def _max_pool_planes(planes, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w):
     """Window maxima of planes (P, H, W) and where each maximum was: (P, OH, OW) twice.
@@ -217,31 +247,3 @@ def global_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, ...
     size = input_shape[-2] * input_shape[-1]
     grad = _plane_means_backward(np.ascontiguousarray(grad_out).reshape(-1), size)
     return grad.reshape(input_shape)
-
-
-# ----- plain-numpy references (sliding windows, no loops over positions) ----------------
-def _padded_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, fill: float
-                    ) -> np.ndarray:
-    pad = ((0, 0),) * (x.ndim - 2) + ((padding[0],) * 2, (padding[1],) * 2)
-    padded = np.pad(x, pad, constant_values=fill)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(-2, -1))
-    out_h, out_w = pooled_size(x.shape, kernel, stride, padding)
-    return windows[..., ::stride[0], ::stride[1], :, :][..., :out_h, :out_w, :, :]
-
-
-def max_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
-    return _padded_windows(x, kernel, stride, padding, -np.inf).max(axis=(-2, -1))
-
-
-def avg_pool2d_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
-                         count_include_pad: bool = True) -> np.ndarray:
-    sums = _padded_windows(x, kernel, stride, padding, 0.0).sum(axis=(-2, -1))
-    if count_include_pad:
-        # Padded image = real pixels + padding; windows never extend past it here.
-        return sums / (kernel[0] * kernel[1])
-    counts = _padded_windows(np.ones(x.shape[-2:]), kernel, stride, padding, 0.0).sum(axis=(-2, -1))
-    return sums / counts
-
-
-def global_avg_pool2d_reference(x: np.ndarray) -> np.ndarray:
-    return x.mean(axis=(-2, -1), keepdims=True)
