@@ -4,7 +4,9 @@ softmax(x)_i = e^{x_i} / sum_j e^{x_j} turns scores into probabilities.  Taken
 literally it overflows: e^{100} is inf in float32.  Because softmax does not
 change when the same constant is subtracted from every x_i, we subtract the
 largest one first; then every exponent is <= 0 and every e^{...} lies in
-(0, 1].  Log-softmax uses the same trick and never exponentiates back:
+[0, 1] (the largest is exactly 1, so the sum is at least 1; a term far below
+the maximum underflows to 0, harmlessly).  Log-softmax uses the same trick and
+never exponentiates back:
 
     log_softmax(x)_i = (x_i - m) - log(sum_j e^{x_j - m}),  m = max_j x_j
 
