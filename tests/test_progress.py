@@ -53,19 +53,15 @@ def test_demo_log_has_one_line_per_epoch():
 def test_a_bar_iterates_its_loader_once_so_the_shuffle_order_does_not_depend_on_it():
     # A shuffling DataLoader draws a permutation per iter(); a bar that called iter()
     # twice would give training with and without progress different random paths.
-    def shuffled_batches(show_progress):
+    def three_shuffled_epochs(wrap):
         tinytorch.manual_seed(0)
         data = TensorDataset(tinytorch.tensor(np.arange(40, dtype=np.float32)))
         loader = DataLoader(data, batch_size=8, shuffle=True)
-        batches = []
-        for epoch in range(3):
-            batches += [batch[0].numpy().copy() for batch in
-                        progress_bar(loader, f"epoch {epoch}", enabled=show_progress)]
-        return np.concatenate(batches)
+        return np.concatenate([batch[0].numpy().copy() for epoch in range(3)
+                               for batch in wrap(loader, f"epoch {epoch}")])
 
-    tinytorch.manual_seed(0)
-    data = TensorDataset(tinytorch.tensor(np.arange(40, dtype=np.float32)))
-    loader = DataLoader(data, batch_size=8, shuffle=True)
-    without_bar = np.concatenate([batch[0].numpy().copy() for _ in range(3) for batch in loader])
+    without_bar = three_shuffled_epochs(lambda loader, description: loader)
     for show_progress in (False, True):
-        np.testing.assert_array_equal(shuffled_batches(show_progress), without_bar)
+        with_bar = three_shuffled_epochs(lambda loader, description: progress_bar(
+            loader, description, enabled=show_progress))
+        np.testing.assert_array_equal(with_bar, without_bar)
