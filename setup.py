@@ -20,6 +20,8 @@ for installed_name, folder in layer_packages.items():
 # Cortex-M cross compiler, emulator and ELF reader; plots and notebooks for the labs.
 MCU = ["ziglang>=0.13", "unicorn==2.1.4", "pyelftools>=0.29"]
 LABS = ["matplotlib>=3.6", "jupytext>=1.14"]
+# Reading .tflite files (the schema's generated flatbuffer reader).
+TFLITE = ["tflite>=2.18"]
 
 setup(
     name="tinytorch",
@@ -31,13 +33,16 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={"tinytorch.datasets": ["*.npz", "*.md"],
+                  "tinytorch.app.mlperf_tiny": ["*.tflite", "*.md"],
                   "tinytorch.codegen": ["c/*.c", "c/*.h", "c/*.ld"]},
     install_requires=["numpy>=1.24", "numba>=0.59", "tqdm>=4.60"],
     extras_require={
         "mcu": MCU,
         "labs": LABS,
-        # The tests build and emulate the generated C and run every tutorial.
-        "dev": ["pytest>=7", "hypothesis>=6"] + MCU + LABS,
+        "tflite": TFLITE,
+        # The tests build and emulate the generated C, run every tutorial, and compare
+        # imported models with TensorFlow Lite Micro, which runs the same .tflite files.
+        "dev": ["pytest>=7", "hypothesis>=6", "tflite-micro"] + MCU + LABS + TFLITE,
     },
     entry_points={"console_scripts": ["tinytorch = tinytorch.app.cli:main"]},
 )

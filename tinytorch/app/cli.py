@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -45,6 +46,35 @@ def _quantize(args: argparse.Namespace) -> int:
                                  show_progress=not args.quiet)
     print(report)
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from tinytorch.app.mlperf_tiny import MODELS
+    from tinytorch.quant.tflite_import import import_tflite
+
+    path = MODELS[args.model].path if args.model in MODELS else args.model
+    graph = import_tflite(path, name=args.name)
+    constants = sum(t.data.nbytes for t in graph.tensors.values() if t.is_constant)
+    types = Counter(op.type for op in graph.ops)
+    x, y = graph.tensor(graph.input), graph.tensor(graph.output)
+    print(f"imported {path}: {len(graph.ops)} int8 ops "
+          f"({', '.join(f'{n} {t}' for t, n in types.most_common())}), "
+          f"{constants:,} bytes of weights and biases")
+    print(f"input {list(x.shape)} ({graph.input_layout}, scale {x.scale:.6g}, zero point "
+          f"{x.zero_point}); output {list(y.shape)} (scale {y.scale:.6g}, zero point "
+          f"{y.zero_point})")
+    exact = True
+    if args.check:
+        from tinytorch.app.tflite_micro import compare_with_tflite_micro, edge_and_random_inputs
+
+        comparison = compare_with_tflite_micro(path, graph,
+                                               edge_and_random_inputs(graph, args.check))
+        print(comparison.summary())
+        exact = comparison.bit_exact
+    if args.out:
+        graph.save(args.out)
+        print(f"wrote {args.out}.json and {args.out}.npz")
+    return 0 if exact else 1
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -139,12 +169,31 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--quiet", action="store_true", help="no progress bars")
     quantize.set_defaults(run=_quantize)
 
+    import_ = commands.add_parser(
+        "import", help="read an int8 .tflite model (trained elsewhere) into an int8 graph",
+        description="Read an int8 .tflite file into an int8 graph, print what it holds and, "
+                    "with --out, save it for `tinytorch deploy`. MODEL is a path, or one of "
+                    "the bundled MLPerf Tiny models: kws, resnet, vww, ad. An operator the "
+                    "graph cannot express is refused by name and index.")
+    import_.add_argument("model", help="a .tflite file, or kws / resnet / vww / ad")
+    import_.add_argument("--out", metavar="GRAPH",
+                         help="write the int8 graph here (GRAPH.json + GRAPH.npz)")
+    import_.add_argument("--name", help="the graph's name, used in the C (default: the "
+                                        "file's name)")
+    import_.add_argument("--check", type=_count, default=0, metavar="N",
+                         help="run N inputs (all -128, all 127, random) through the graph and "
+                              "TensorFlow Lite Micro (pip install tflite-micro) and compare "
+                              "every activation; exit 1 if any byte differs (default 0)")
+    import_.set_defaults(run=_import)
+
     deploy = commands.add_parser(
         "deploy", help="generate C for an int8 graph, build it for a target and report its size",
-        description="Write GRAPH (from `tinytorch quantize --out`) as freestanding C, build it "
-                    "for the target, print flash, RAM and arena size, and optionally run it on "
-                    "an emulated core against the int8 interpreter.")
-    deploy.add_argument("graph", help="an int8 graph (GRAPH.json + GRAPH.npz)")
+        description="Write GRAPH (from `tinytorch quantize --out` or `tinytorch import "
+                    "--out`) as freestanding C, build it for the target, print flash, RAM "
+                    "and arena size, and optionally run it on an emulated core against the "
+                    "int8 interpreter.")
+    deploy.add_argument("graph", help="an int8 graph (GRAPH.json + GRAPH.npz) from "
+                                      "`tinytorch quantize --out` or `tinytorch import --out`")
     deploy.add_argument("--target", default="cortex-m4",
                         choices=["host", "cortex-m0plus", "cortex-m4", "cortex-m7"],
                         help="where the C will run (default cortex-m4)")

@@ -61,7 +61,7 @@ from tinytorch.serialization import write_atomically
 FORMAT_NAME = "tinytorch-int8-graph"
 FORMAT_VERSION = 2  # 2: the .json records the sha256 of its .npz (constants_sha256)
 ROUNDINGS = ("double", "single")
-INPUT_LAYOUTS = ("NCHW", "NC")
+INPUT_LAYOUTS = ("NCHW", "NHWC", "NC")
 
 # What np.load raises on a damaged or hostile .npz.  NumPy documents no such list;
 # these were met by cutting and corrupting files (see the tests).
