@@ -39,6 +39,7 @@ from . import toolchain
 from .elf_report import ElfReport, check_budget, read_elf_report
 from .emitter import GeneratedModel, generate_model, model_files, write_model
 from .emulator import CortexM
+from .profile import ModelProfile, profile_model
 from .output_directory import check_writable, write_files
 
 
@@ -141,6 +142,7 @@ class DeployResult:
     report: ElfReport | None          # None for the host
     instructions: int | None = None   # per inference, when emulated
     bit_exact: bool | None = None     # against the interpreter, when emulated
+    profile: ModelProfile | None = None  # op by op, on the first emulated input
 
     def summary(self) -> str:
         lines = [f"model {self.generated.name}: {self.generated.macs:,} MACs per inference",
@@ -153,12 +155,14 @@ class DeployResult:
         if self.bit_exact is not None:
             lines.append(f"{self.target}: bit-exact with the interpreter: "
                          f"{'yes' if self.bit_exact else 'NO'}")
+        if self.profile is not None:
+            lines.append(self.profile.table())
         return "\n".join(lines)
 
 
 def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int | None = None,
            ram: int | None = None, emulate_samples: int = 0, seed: int = 0,
-           toolchain_name: str | None = None) -> DeployResult:
+           toolchain_name: str | None = None, profile: bool = False) -> DeployResult:
     """Check, generate, build, check the budget, optionally emulate, then write ``out``.
 
     ``graph`` is an ``Int8Graph`` or the path of a saved one.  With
@@ -166,6 +170,8 @@ def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int 
     (the emulated core, or the host build) and on ``Int8Interpreter``.
     ``out`` must be empty, new, or written by TinyTorch before
     (``output_directory``); nothing is written unless every step succeeded.
+    ``profile`` also runs the first of those inputs (one, if none are asked
+    for) op by op on the emulated core (``profile.py``).
     """
     from tinytorch.quant import Int8Graph, Int8Interpreter
 
@@ -186,6 +192,9 @@ def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int 
                              f"got {budget!r}")
     if target == "host" and (flash is not None or ram is not None):
         raise ValueError("deploy: flash / RAM budgets apply to a Cortex-M target, not the host")
+    if target == "host" and profile:
+        raise ValueError("deploy: a profile counts instructions on an emulated Cortex-M, "
+                         "not on the host")
     if target != "host":
         toolchain.cross_compiler(toolchain_name)  # the chosen compiler exists, before any work
     if not isinstance(graph, Int8Graph):
@@ -201,10 +210,13 @@ def deploy(graph, target: str, out: Path, optimization: str = "-Os", flash: int 
             report = read_elf_report(built, weight_prefix=f"{generated.name}_")
             check_budget(report, flash, ram, what=f"model {generated.name} on {target}")
         result = DeployResult(generated, target, [], report)
+        info = graph.tensor(graph.input)
+        rng = np.random.default_rng(seed)
+        inputs = rng.integers(-128, 128, (max(emulate_samples, int(profile)),
+                                          *info.shape[1:])).astype(np.int8)
+        if profile:
+            result.profile = profile_model(built, target, generated, graph, inputs[0])
         if emulate_samples:
-            info = graph.tensor(graph.input)
-            rng = np.random.default_rng(seed)
-            inputs = rng.integers(-128, 128, (emulate_samples, *info.shape[1:])).astype(np.int8)
             if target == "host":
                 model = HostModel(built, generated, graph)
                 outputs = model(inputs)

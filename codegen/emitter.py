@@ -68,7 +68,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,15 @@ def _shortened(identifier: str, limit: int, original: str) -> str:
     return identifier[:limit - 8].rstrip("_") + "_" + digest
 
 
+@dataclass(frozen=True)
+class EmittedOp:
+    """What the C does for one op of the graph, in the graph's order."""
+    name: str                 # the op's name in the graph
+    prefix: str               # the C name in front of its constants (``<prefix>_weight``)
+    calls_kernel: bool        # False for a reshape: no code at all
+    macs: int                 # its multiply-accumulates per inference
+
+
 @dataclass
 class GeneratedModel:
     name: str                 # the C identifier used as prefix
@@ -140,6 +149,7 @@ class GeneratedModel:
     plan: ArenaPlan
     scratch_values: int       # int16 values of DSP scratch
     macs: int                 # multiply-accumulates per inference
+    ops: list[EmittedOp] = field(default_factory=list)
 
 
 def _array(c_type: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
@@ -175,6 +185,7 @@ class ModelWriter:
         self.scratch_values = 0
         self.macs = 0
         self.kernel_files: set[str] = set()
+        self.emitted: list[EmittedOp] = []
 
     def pointer(self, tensor: str) -> str:
         root = self.plan.aliases.get(tensor, tensor)
@@ -250,7 +261,8 @@ class ModelWriter:
         if patch > MAX_PATCH:
             raise EmitError(f"op {op.name!r} ({op.type}): {patch} products per output "
                             f"could overflow the int32 accumulator (at most {MAX_PATCH})")
-        self.macs += patch * self.graph.tensor(op.outputs[0]).size
+        macs = patch * self.graph.tensor(op.outputs[0]).size
+        self.macs += macs
         self.scratch_values = max(self.scratch_values, kernel.scratch_values(self.graph, op))
         self.kernel_files.update(kernel.files)
         description = self.describe(op, prefix)
@@ -259,6 +271,7 @@ class ModelWriter:
             self.calls.append(description[:-3] + ": the same bytes, nothing to do */")
         else:
             self.calls.append(description + "\n" + call)
+        self.emitted.append(EmittedOp(op.name, prefix, call is not None, macs))
 
 
 def generate_model(graph, name: str | None = None) -> GeneratedModel:
@@ -331,7 +344,7 @@ int {model}_invoke(const int8_t *input, int8_t *output);
               + "\n".join(writer.calls) + "\n    return 0;\n}\n")
     kernel_files = COMMON_FILES + sorted(writer.kernel_files)
     return GeneratedModel(model, header, source, kernel_files, plan, writer.scratch_values,
-                          writer.macs)
+                          writer.macs, writer.emitted)
 
 
 def model_files(generated: GeneratedModel, runtime: bool = False) -> dict[str, bytes]:

@@ -82,7 +82,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
     result = deploy(args.graph, args.target, args.out, optimization=f"-{args.optimization}",
                     flash=args.flash, ram=args.ram, emulate_samples=args.emulate,
-                    toolchain_name=args.toolchain)
+                    toolchain_name=args.toolchain, profile=args.profile)
     print(result.summary())
     print(f"wrote {len(result.files)} files to {args.out}")
     return 0 if result.bit_exact in (None, True) else 1
@@ -207,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--emulate", type=_count, default=0, metavar="N",
                         help="run N random inputs on the emulated target and compare with "
                              "the interpreter (default 0)")
+    deploy.add_argument("--profile", action="store_true",
+                        help="run one input on the emulated core op by op and print each op's "
+                             "instructions, MACs, weight bytes and live arena bytes")
     _add_toolchain_option(deploy)
     deploy.set_defaults(run=_deploy)
 

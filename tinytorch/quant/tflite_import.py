@@ -285,11 +285,8 @@ class _Importer:
         padding = [0, 0, 0, 0]
         if options.Padding() == self.tflite.Padding.SAME:
             _, height, width, _ = self.tensors[x].shape
-            for axis, size in enumerate((height, width)):
-                reach = (kernel[axis] - 1) * dilation[axis] + 1
-                out = (size + stride[axis] - 1) // stride[axis]
-                total = max(0, (out - 1) * stride[axis] + reach - size)
-                padding[2 * axis], padding[2 * axis + 1] = total // 2, total - total // 2
+            padding = [*same_padding(height, kernel[0], stride[0], dilation[0]),
+                       *same_padding(width, kernel[1], stride[1], dilation[1])]
         elif options.Padding() != self.tflite.Padding.VALID:
             raise TFLiteImportError(f"{self.what}: unknown padding {options.Padding()}")
         return {"stride": stride, "padding": padding}
@@ -312,6 +309,37 @@ class _Importer:
     def emit(self, op_type: str, inputs: list[str], out: str, **attributes: Any) -> None:
         self.ops.append(Op(op_type, f"op{self.op_index}_{self.op_name.lower()}", inputs, [out],
                            attributes))
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TFLite's SAME padding of one axis: (before, after), the zeros added on each side.
+
+    SAME means "as many outputs as ``ceil(size / stride)``": the window,
+    which reaches ``(kernel - 1) * dilation + 1`` values, must fit on the
+    padded axis at each of the ``out`` positions, the last one beginning at
+    ``(out - 1) * stride``.  The padding needed in total is what that last
+    window reaches past the end of the input, or 0 if it does not reach it.
+    TFLite splits the total in two with the smaller half *before*: an odd
+    extra row goes at the bottom, an odd extra column at the right.  Put it
+    on the other side and every output near the edges moves by a row or a
+    column, which TFLite Micro's outputs, compared byte for byte, reveal.
+
+    Worked example: the keyword-spotting model's first convolution has a
+    10 x 4 kernel with stride 2 on 49 x 10 features.  Rows: out = 25, the
+    last window begins at 48 and reaches 10 rows, to 57, while the input
+    ends at 48, so 9 rows of padding: (4, 5).  Columns: out = 5, the last
+    window begins at 8 and reaches 4 columns, to 11, 2 past the end: (1, 1).
+    With stride 1 and a 3-wide kernel, any size gives (1, 1); a kernel of 1
+    gives (0, 0); size 5, kernel 2, stride 2: out = 3, the last window
+    begins at 4 and reaches 2, to 5, 1 past the end: (0, 1).
+    """
+    # the total padding the last of ceil(size / stride) windows needs, smaller half before
+    # BEGIN SOLUTION lab 11
+    reach = (kernel - 1) * dilation + 1
+    out = (size + stride - 1) // stride
+    total = max(0, (out - 1) * stride + reach - size)
+    return total // 2, total - total // 2
+    # END SOLUTION
 
 
 # ---- one builder per operator ------------------------------------------------------------
@@ -423,4 +451,5 @@ SUPPORTED_OPS: dict[str, Callable[[_Importer, Any], None]] = {
     "RESHAPE": _reshape,
 }
 
-__all__ = ["SUPPORTED_OPS", "TFLiteImportError", "import_tflite", "opcode_counts"]
+__all__ = ["SUPPORTED_OPS", "TFLiteImportError", "import_tflite", "opcode_counts",
+           "same_padding"]
