@@ -15,7 +15,12 @@ import sys
 from collections import Counter
 
 
+MLPERF_TINY = ("kws", "resnet", "vww", "ad")  # tinytorch.app.mlperf_tiny.MODELS, without importing it
+
+
 def _demo(args: argparse.Namespace) -> int:
+    if args.model in MLPERF_TINY:
+        return _mlperf_demo(args)
     from tinytorch.app import demo
 
     if args.train_only:
@@ -24,7 +29,8 @@ def _demo(args: argparse.Namespace) -> int:
         model = result.model
     else:
         result = demo.run_end_to_end(args.model, epochs=args.epochs, seed=args.seed,
-                                     target=args.target, out=args.out, clock_mhz=args.clock_mhz,
+                                     target=args.target, out=args.out,
+                                     clock_mhz=args.clock_mhz or 100.0,
                                      show_progress=not args.quiet, toolchain_name=args.toolchain)
         model = result.training.model
         print()
@@ -35,6 +41,22 @@ def _demo(args: argparse.Namespace) -> int:
         save_model(model, demo.MODELS[args.model][2], args.save)
         print(f"saved {args.save}")
     return 0 if args.train_only or result.bit_exact else 1
+
+
+def _mlperf_demo(args: argparse.Namespace) -> int:
+    from tinytorch.app.mlperf import run_reference_model
+
+    for option, given in (("--train-only", args.train_only), ("--save", args.save),
+                          ("--out", args.out)):
+        if given:
+            raise ValueError(f"{option} applies to the digits models (cnn, mlp); "
+                             f"{args.model} is a trained .tflite model")
+    result = run_reference_model(args.model, target=args.target, samples=args.samples,
+                                 clock_mhz=args.clock_mhz or 120.0,
+                                 show_progress=not args.quiet, toolchain_name=args.toolchain)
+    print()
+    print(result.summary())
+    return 0 if result.bit_exact else 1
 
 
 def _quantize(args: argparse.Namespace) -> int:
@@ -129,16 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network on the bundled 8x8 digits, quantize it to int8, generate "
                     "C, build it for the host and a Cortex-M, run the test set on both (the "
                     "core emulated) and check every output byte against the int8 interpreter. "
+                    "With --model kws, resnet, vww or ad: import that MLPerf Tiny model instead "
+                    "and run it the same way, also against TensorFlow Lite Micro. "
                     "Exits with status 1 if any byte differs.")
-    demo.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
+    demo.add_argument("--model", choices=["cnn", "mlp", *MLPERF_TINY], default="cnn",
                       help="cnn: two conv + pool stages and a linear layer (default); "
-                           "mlp: 64-128-64-10")
+                           "mlp: 64-128-64-10; or one of the MLPerf Tiny models, trained "
+                           "elsewhere and imported from .tflite (no training): kws "
+                           "(keyword spotting), resnet (image classification), vww (visual "
+                           "wake words), ad (anomaly detection)")
+    demo.add_argument("--samples", type=_count, default=8, metavar="N",
+                      help="MLPerf Tiny models: inputs to run and compare, all -128, all 127 "
+                           "and random (default 8)")
     demo.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--target", choices=["cortex-m4", "cortex-m7", "cortex-m0plus"],
                       default="cortex-m4", help="the microcontroller core (default cortex-m4)")
-    demo.add_argument("--clock-mhz", type=float, default=100.0,
-                      help="core clock for the latency estimate (default 100)")
+    demo.add_argument("--clock-mhz", type=float,
+                      help="core clock for the latency estimate (default 100; 120 for the "
+                           "MLPerf Tiny models, the clock their published latencies use)")
     demo.add_argument("--out", metavar="DIR",
                       help="keep the generated C and the builds here (default: a temporary "
                            "directory, removed)")
