@@ -301,7 +301,7 @@ def test_the_total_at_home_is_the_autograders(reference, student, tmp_path):
 # ---- the command line ------------------------------------------------------------------------
 
 BAD_ARGUMENTS = [
-    (["grade", "99"], "no lab 99 in the registry (there are labs 01-10)"),
+    (["grade", "99"], "no lab 99 in the registry (there are labs 01-11)"),
     (["grade", "one"], "a lab number, e.g. 03, not 'one'"),
     (["lab", "autograder", "77", "--out", "x.zip"], "no lab 77 in the registry"),
     (["lab", "verify", "--labs", "99"], "no lab 99 in the registry"),

@@ -337,8 +337,9 @@ def test_the_autograder_bundle_grades_visible_and_hidden_tests(student, tmp_path
         mode = archive.getinfo("run_autograder").external_attr >> 16
         setup_script = archive.read("setup.sh").decode()
     assert mode & stat.S_IXUSR
-    # The code-generation labs build C for the host and for an emulated Cortex-M.
-    for package in ("numba", "pytest", "ziglang", "unicorn", "pyelftools"):
+    # The code-generation labs build C for the host and for an emulated Cortex-M; lab 11
+    # reads .tflite files.
+    for package in ("numba", "pytest", "ziglang", "unicorn", "pyelftools", "tflite"):
         assert package in setup_script
     assert "command -v cc" in setup_script
     # run_autograder on a Gradescope layout, with the release, solved, as the submission.

@@ -6,7 +6,8 @@ submission runs ``run_autograder``, with the zip unpacked in
 and reads ``/autograder/results/results.json``.  The bundle holds:
 
 * ``setup.sh``: installs what the tests need (numpy, numba, pytest, hypothesis,
-  and for the code-generation labs a C compiler, ziglang, unicorn, pyelftools);
+  and for the code-generation labs a C compiler, ziglang, unicorn, pyelftools,
+  and tflite, the reader of the .tflite files lab 11 imports);
 * ``run_autograder``: hands everything to ``grader/autograde.py``, the
   bundle's own grading code (a copy of ``tinytorch/app/labs``, imported as
   ``grader``; the student's copy of it is never run): it copies the
@@ -42,13 +43,13 @@ REGULAR = 0o100644 << 16
 SETUP = """#!/usr/bin/env bash
 # Runs once, when Gradescope builds the image: what the lab's tests need.  The
 # code-generation labs build C for the host (a C compiler) and for Cortex-M
-# (the pip-installed cross compiler and emulator).
+# (the pip-installed cross compiler and emulator); lab 11 reads .tflite files.
 set -euo pipefail
 if ! command -v cc >/dev/null 2>&1; then
   apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev
 fi
 python3 -m pip install --quiet "numpy>=1.24" "numba>=0.59" "tqdm>=4.60" "pytest>=7" "hypothesis>=6" \
-  "ziglang>=0.13" "unicorn==2.1.4" "pyelftools>=0.29"
+  "ziglang>=0.13" "unicorn==2.1.4" "pyelftools>=0.29" "tflite>=2.18"
 """
 
 RUN = """#!/usr/bin/env bash

@@ -119,6 +119,10 @@ LABS: list[Lab] = [
         visible("tests/labs/test_lab10_microcontroller.py"),
         hidden("tests/labs/hidden/test_lab10_hidden.py"),
     )),
+    Lab(11, "Benchmarking a real model", "tutorials/11_benchmarking.py", (
+        visible("tests/labs/test_lab11_benchmarking.py"),
+        hidden("tests/labs/hidden/test_lab11_hidden.py"),
+    )),
 ]
 
 
