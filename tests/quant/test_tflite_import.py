@@ -19,7 +19,8 @@ from tinytorch.app.cli import main
 from tinytorch.app.mlperf_tiny import MODELS
 from tinytorch.app.tflite_micro import compare_with_tflite_micro, edge_and_random_inputs
 from tinytorch.quant import Int8Graph, Int8Interpreter
-from tinytorch.quant.tflite_import import TFLiteImportError, import_tflite, opcode_counts
+from tinytorch.quant.tflite_import import (TFLiteImportError, import_tflite, opcode_counts,
+                                            same_padding)
 
 from tflite_builder import Operator, Tensor, build_model, conv_model
 
@@ -82,6 +83,29 @@ def test_same_padding_puts_the_odd_row_and_column_last(tmp_path):
     path = tmp_path / "conv.tflite"
     path.write_bytes(conv_model(padding=tflite.Padding.SAME, stride=2, height=7, width=6))
     assert import_tflite(path).ops[0].attributes["padding"] == [1, 1, 0, 1]
+
+
+def test_same_padding_is_the_least_that_keeps_ceil_size_over_stride_outputs():
+    # What SAME promises, checked from its definition on every small case: with the
+    # padding, a window of reach (kernel - 1) * dilation + 1 fits ceil(size / stride)
+    # times; with one zero less it would not (unless none is needed); the halves differ
+    # by at most one, the larger after.
+    for size in range(1, 21):
+        for kernel in range(1, 8):
+            for stride in range(1, 5):
+                for dilation in range(1, 4):
+                    before, after = same_padding(size, kernel, stride, dilation)
+                    reach = (kernel - 1) * dilation + 1
+                    wanted = -(-size // stride)
+
+                    def fits(total):
+                        return size + total >= reach and \
+                            (size + total - reach) // stride + 1 >= wanted
+
+                    total = before + after
+                    case = (size, kernel, stride, dilation, before, after)
+                    assert fits(total) and (total == 0 or not fits(total - 1)), case
+                    assert after - before in (0, 1), case
 
 
 @pytest.mark.parametrize("opcode,kind", [(OPS.MAX_POOL_2D, "max_pool2d"),
