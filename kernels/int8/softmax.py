@@ -311,9 +311,9 @@ def exp_on_negative_values(a):
     """exp(a) for a <= 0, Q5.26 raw in, Q0.31 raw out (step 4 of the essay)."""
     if a == 0:
         return INT32_MAX
-    # a = -k/4 + f with f in [-1/4, 0): f from the low 24 bits, k from the rest.
+    # a = f - k/4 with f in [-1/4, 0) (from a's low 24 bits) and k >= 0 whole quarters.
     f = (a & ((1 << 24) - 1)) - (1 << 24)
-    bits_of_k_minus_one = f - a  # (k - 1) / 4 in Q5.26: bit 24 + j set <=> factor exp(-2**j)
+    quarters = f - a  # k/4 in Q5.26: its bit 26 + j stands for 2**j, a factor exp(-2**j)
     # exp(f) = exp(-1/8) * exp(y), y = f + 1/8, to the fourth power of y (Q0.31).
     y = (f << 5) + (1 << 28)
     y2 = saturating_rounding_doubling_high_mul(y, y)
@@ -325,7 +325,7 @@ def exp_on_negative_values(a):
     result = EXP_MINUS_ONE_EIGHTH + saturating_rounding_doubling_high_mul(
         EXP_MINUS_ONE_EIGHTH, y + poly)
     for j, multiplier in EXP_OF_MINUS_POWERS_OF_TWO:
-        if bits_of_k_minus_one & (1 << (26 + j)):
+        if quarters & (1 << (26 + j)):
             result = saturating_rounding_doubling_high_mul(result, multiplier)
     return result
 
