@@ -118,8 +118,10 @@ void tt_add(const tt_add_parameters *parameters, int32_t size, const int8_t *a,
 
 /* Softmax over the last axis with TFLite's int8 SOFTMAX arithmetic
  * (tinytorch.kernels.int8.softmax): `rows` rows of `depth` values each, 1 <= depth
- * <= 511; the output has scale 1/256 and zero point -128.  Input and output must
- * not overlap (each row is read twice). */
+ * <= 511; the output has scale 1/256 and zero point -128.  The parameters are
+ * kernels.int8.softmax_parameters' (diff_min <= 0: a row's maximum always
+ * counts, so its sum is never 0).  Input and output must not overlap (each row
+ * is read twice). */
 typedef struct {
     int32_t input_multiplier, input_left_shift;  /* input_scale * beta * 2^26 */
     int32_t diff_min;          /* differences below it count as exp = 0 */
