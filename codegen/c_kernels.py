@@ -176,6 +176,20 @@ def _add_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
                                   writer.pointer(op.outputs[0])])
 
 
+# ---- softmax: tt_softmax -----------------------------------------------------------------
+def _softmax_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
+    graph, a = writer.graph, op.attributes
+    x = graph.tensor(op.inputs[0])
+    values = [a["input_multiplier"], a["input_left_shift"], a["diff_min"],
+              int(graph.rounding == "single")]
+    writer.constant(f"static const tt_softmax_parameters {prefix}_parameters = "
+                    f"{{{', '.join(map(str, values))}}};\n")
+    depth = x.shape[-1]
+    return writer.call("tt_softmax", [f"&{prefix}_parameters", str(x.size // depth), str(depth),
+                                      writer.pointer(op.inputs[0]),
+                                      writer.pointer(op.outputs[0])])
+
+
 # ---- reshape: no kernel ------------------------------------------------------------------
 def _reshape_call(writer: "ModelWriter", op: "Op", prefix: str) -> None:
     return None  # the same bytes under another shape: the arena plan aliases them
@@ -195,4 +209,5 @@ C_KERNELS: dict[str, CKernel] = {
     "global_avg_pool2d": CKernel(files=("global_avg_pool2d.c",), call=_global_avg_pool2d_call),
     "add": CKernel(files=("add.c",), call=_add_call),
     "reshape": CKernel(files=(), call=_reshape_call),
+    "softmax": CKernel(files=("softmax.c",), call=_softmax_call),
 }

@@ -3,12 +3,13 @@
 What
 ----
 The code generator is measured and tested on networks nobody needs to train:
-``GraphBuilder`` stacks layers (conv, depthwise, linear, pools, residual add)
+``GraphBuilder`` stacks layers (conv, depthwise, linear, pools, residual add, softmax)
 and draws their quantization parameters directly (scales, zero points,
 multipliers from ``quantize_multiplier``), the way a converter would set
 them.  ``digits_cnn`` and ``ds_cnn`` have the shapes of the digits CNN and of
 MLPerf Tiny's keyword-spotting DS-CNN (2.66 M multiply-accumulates);
-``random_architecture`` draws a small network for fuzz tests.
+``softmax_classifier`` ends in probabilities; ``random_architecture`` draws a
+small network for fuzz tests.
 
 Why random weights are enough
 -----------------------------
@@ -19,7 +20,7 @@ model.
 """
 import numpy as np
 
-from tinytorch.kernels.int8 import add_parameters, quantize_multiplier
+from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, softmax_parameters
 from tinytorch.quant import Int8Graph, Op, TensorInfo
 
 
@@ -134,6 +135,14 @@ class GraphBuilder:
         self.current = out
         return out
 
+    def softmax(self, name):
+        x = self.current
+        out = self._activation(f"{name}.out", self.shape(), 1 / 256, -128)  # TFLite's, fixed
+        self.ops.append(Op("softmax", name, [x], [out],
+                           softmax_parameters(self.tensors[x].scale, rounding=self.rounding)))
+        self.current = out
+        return out
+
     def build(self):
         return Int8Graph(self.name, self.tensors, self.ops, self.input, self.current,
                          self.rounding, "NCHW").validate()
@@ -176,6 +185,17 @@ def residual_net(rng, rounding="double"):
     g.global_pool("gap")
     g.flatten("flatten")
     g.linear("classifier", 5)
+    return g.build()
+
+
+def softmax_classifier(rng, rounding="double"):
+    """Probabilities over 10 classes: conv -> pool -> flatten -> linear -> softmax."""
+    g = GraphBuilder("softmax classifier", (1, 6, 6, 2), rng, rounding)
+    g.conv("conv", 6)
+    g.pool("max_pool2d", "pool")
+    g.flatten("flatten")
+    g.linear("logits", 10)
+    g.softmax("probabilities")
     return g.build()
 
 

@@ -116,6 +116,21 @@ typedef struct {
 void tt_add(const tt_add_parameters *parameters, int32_t size, const int8_t *a,
             const int8_t *b, int8_t *output);
 
+/* Softmax over the last axis with TFLite's int8 SOFTMAX arithmetic
+ * (tinytorch.kernels.int8.softmax): `rows` rows of `depth` values each, 1 <= depth
+ * <= 511; the output has scale 1/256 and zero point -128.  The parameters are
+ * kernels.int8.softmax_parameters' (diff_min <= 0: a row's maximum always
+ * counts, so its sum is never 0).  Input and output must not overlap (each row
+ * is read twice). */
+typedef struct {
+    int32_t input_multiplier, input_left_shift;  /* input_scale * beta * 2^26 */
+    int32_t diff_min;          /* differences below it count as exp = 0 */
+    int32_t single_rounding;   /* how the difference is rescaled, as in tt_quantization */
+} tt_softmax_parameters;
+
+void tt_softmax(const tt_softmax_parameters *parameters, int32_t rows, int32_t depth,
+                const int8_t *input, int8_t *output);
+
 #if TT_USE_DSP
 /* The DSP path's shared inner product (matmul_dsp.c). */
 void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,

@@ -14,6 +14,7 @@ clamp), so parameters read from a .tflite file or computed by
 6. ``conv2d_fast.py``      conv2d's loops rearranged for the machine (planes, rows)
 7. ``pooling.py``          max and average pooling, no requantization needed
 8. ``add.py``              adding two tensors that have different scales
+9. ``softmax.py``          probabilities: exp and division in fixed point
 
 Each file with arithmetic of its own (``requantize.py`` and the op files)
 opens with the plain version: TFLite's reference C++ written out as Python
@@ -31,7 +32,8 @@ from .conv2d import conv2d
 from .fully_connected import fully_connected
 from .pooling import avg_pool2d, max_pool2d
 from .requantize import multiply_by_quantized_multiplier, quantize_multiplier
+from .softmax import softmax, softmax_parameters
 
 __all__ = ["add", "add_parameters", "avg_pool2d", "conv2d", "dequantize", "fully_connected",
            "max_pool2d", "multiply_by_quantized_multiplier", "quantize", "quantize_multiplier",
-           "round_half_away_from_zero"]
+           "round_half_away_from_zero", "softmax", "softmax_parameters"]

@@ -21,3 +21,8 @@ class AddParameters(ctypes.Structure):
         "a_zero_point", "a_multiplier", "a_shift", "b_zero_point", "b_multiplier", "b_shift",
         "output_zero_point", "output_multiplier", "output_shift", "left_shift", "act_min",
         "act_max", "single_rounding")]
+
+
+class SoftmaxParameters(ctypes.Structure):
+    _fields_ = [(name, int32) for name in (
+        "input_multiplier", "input_left_shift", "diff_min", "single_rounding")]

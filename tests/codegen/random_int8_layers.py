@@ -125,3 +125,21 @@ def random_add(rng):
                         output_zero_point=zero_points[2], act_min=act_min, act_max=act_max,
                         single_rounding=int(rounding == "single"))
     return dict(a=a, b=b, parameters=c_parameters, expected=expected)
+
+
+def random_softmax(rng):
+    """Rows of any length up to the longest (511), of a few kinds: anything, close values,
+    all equal; an input scale from the smallest TFLite accepts to a capped one."""
+    rounding = str(rng.choice(["double", "single"]))
+    scale = float(10 ** rng.uniform(np.log10(1.6e-8), 3))
+    depth = int(rng.choice([1, 2, 10, int(rng.integers(1, 64)), 511]))
+    kind = rng.integers(3)
+    x = random_int8(rng, (int(rng.integers(1, 5)), depth))
+    if kind == 1:
+        x = (x // int(rng.integers(2, 64))).astype(np.int8)
+    elif kind == 2:
+        x[:] = x[0, 0]
+    parameters = kernels.softmax_parameters(scale, rounding=rounding)
+    expected = kernels.softmax(x, **parameters, rounding=rounding)
+    return dict(x=x, parameters=dict(parameters, single_rounding=int(rounding == "single")),
+                expected=expected)

@@ -13,8 +13,9 @@ import pytest
 
 from tinytorch.kernels import int8 as kernels
 
-from c_kernel_structs import AddParameters, Quantization, Window
-from random_int8_layers import (random_add, random_conv, random_fully_connected, random_pool)
+from c_kernel_structs import AddParameters, Quantization, SoftmaxParameters, Window
+from random_int8_layers import (random_add, random_conv, random_fully_connected, random_pool,
+                                random_softmax)
 
 
 def pointer(array: np.ndarray, ctype=ctypes.c_int8):
@@ -91,6 +92,17 @@ def test_add_matches_python(host_kernels, seed):
     parameters = AddParameters(**p["parameters"])
     host_kernels.tt_add(ctypes.byref(parameters), out.size, pointer(p["a"]), pointer(p["b"]),
                         pointer(out))
+    np.testing.assert_array_equal(out, p["expected"])
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_softmax_matches_python(host_kernels, seed):
+    p = random_softmax(np.random.default_rng(seed))
+    x = p["x"]
+    out = np.zeros(x.shape, dtype=np.int8)
+    parameters = SoftmaxParameters(**p["parameters"])
+    host_kernels.tt_softmax(ctypes.byref(parameters), x.shape[0], x.shape[1], pointer(x),
+                            pointer(out))
     np.testing.assert_array_equal(out, p["expected"])
 
 

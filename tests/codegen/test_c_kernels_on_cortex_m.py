@@ -2,8 +2,8 @@
 
 On the M4 the convolutions and the fully connected layer take the DSP path
 (SMLAD, SXTB16); on the M0 (the emulated stand-in for an M0+) they take the
-reference path, built without the DSP extension.  Both must give the Python
-kernels' bytes.
+reference path, built without the DSP extension.  Softmax has one path, run
+on both.  Every result must be the Python kernels' bytes.
 """
 import numpy as np
 import pytest
@@ -11,10 +11,10 @@ import pytest
 from tinytorch.codegen import toolchain
 from tinytorch.codegen.emulator import CortexM
 
-from c_kernel_structs import Quantization, Window
-from random_int8_layers import random_conv, random_fully_connected
+from c_kernel_structs import Quantization, SoftmaxParameters, Window
+from random_int8_layers import random_conv, random_fully_connected, random_softmax
 
-KERNEL_FUNCTIONS = ["tt_conv2d", "tt_depthwise_conv2d", "tt_fully_connected"]
+KERNEL_FUNCTIONS = ["tt_conv2d", "tt_depthwise_conv2d", "tt_fully_connected", "tt_softmax"]
 
 
 @pytest.fixture(scope="module", params=["cortex-m4", "cortex-m0plus"])
@@ -73,4 +73,16 @@ def test_fully_connected_on_the_core_matches_python(core, seed):
               place(core, p["bias"]), place(core, p["multiplier"]), place(core, p["shift"]), out,
               core.allocate(2 * p["x"].shape[1]))
     got = np.frombuffer(core.read(out, out_features), np.int8).reshape(1, out_features)
+    np.testing.assert_array_equal(got, p["expected"])
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_softmax_on_the_core_matches_python(core, seed):
+    p = random_softmax(np.random.default_rng(seed))
+    core.release_all()
+    x = p["x"]
+    out = core.allocate(x.size)
+    core.call("tt_softmax", place(core, bytes(SoftmaxParameters(**p["parameters"]))),
+              x.shape[0], x.shape[1], place(core, x), out)
+    got = np.frombuffer(core.read(out, x.size), np.int8).reshape(x.shape)
     np.testing.assert_array_equal(got, p["expected"])

@@ -14,7 +14,8 @@ from tinytorch.codegen.deploy import CoreModel, HostModel, build_model, model_so
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.quant import Int8Interpreter
 
-from tinytorch.codegen.example_graphs import digits_cnn, random_architecture, residual_net
+from tinytorch.codegen.example_graphs import (digits_cnn, random_architecture, residual_net,
+                                              softmax_classifier)
 
 MCU_TARGETS = ["cortex-m0plus", "cortex-m4", "cortex-m7"]
 
@@ -28,7 +29,9 @@ def random_inputs(graph, count, seed=0):
 def hand_built_graphs():
     return {"digits_cnn": digits_cnn(np.random.default_rng(1)),
             "digits_cnn_single": digits_cnn(np.random.default_rng(2), rounding="single"),
-            "residual": residual_net(np.random.default_rng(3))}
+            "residual": residual_net(np.random.default_rng(3)),
+            "softmax": softmax_classifier(np.random.default_rng(4)),
+            "softmax_single": softmax_classifier(np.random.default_rng(6), rounding="single")}
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +67,8 @@ def test_generated_source_is_freestanding_and_named_after_the_layers(built):
         in generated.source
 
 
-@pytest.mark.parametrize("name", ["digits_cnn", "digits_cnn_single", "residual"])
+@pytest.mark.parametrize("name", ["digits_cnn", "digits_cnn_single", "residual", "softmax",
+                                  "softmax_single"])
 def test_host_build_is_bit_exact(built, name):
     graph, generated, library = built[name, "host"]
     inputs = random_inputs(graph, 200)
@@ -73,7 +77,7 @@ def test_host_build_is_bit_exact(built, name):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-@pytest.mark.parametrize("name", ["digits_cnn", "residual"])
+@pytest.mark.parametrize("name", ["digits_cnn", "residual", "softmax"])
 def test_emulated_cores_are_bit_exact(built, name, target):
     # M0+ runs the reference C, M4 and M7 the DSP path.
     graph, generated, elf = built[name, target]
@@ -100,7 +104,7 @@ int main(void) {
 """
 
 
-@pytest.mark.parametrize("name", ["digits_cnn", "residual"])
+@pytest.mark.parametrize("name", ["digits_cnn", "residual", "softmax"])
 def test_host_build_is_clean_under_address_and_undefined_behaviour_sanitizers(
         built, codegen_build_dir, name):
     graph, generated, library = built[name, "host"]

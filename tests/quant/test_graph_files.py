@@ -253,7 +253,7 @@ def attributes_as_pairs(d):
     (set_tensor("stem.out", shape=[1, 8, 8, 9]), "should have shape"),
     (set_attributes(0, shift=[40] * 8), "shift 40 is not an int"),
     (lambda d: d["ops"][0]["attributes"].pop("multiplier"), r"missing attributes \['multiplier'\]"),
-    (set_op(0, type="softmax"), "unknown op type"),
+    (set_op(0, type="transpose_conv2d"), "unknown op type"),
     (lambda d: d.update(rounding="nearest"), "rounding must be one of"),
     # true and false are not ints, though Python's bool is one
     (set_tensor("input", shape=[True, 8, 8, 3]), r"tensor 'input': shape must be"),

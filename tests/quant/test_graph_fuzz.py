@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_graph_files import residual_graph
 
-from tinytorch.codegen.example_graphs import digits_cnn
+from tinytorch.codegen.example_graphs import digits_cnn, softmax_classifier
 from tinytorch.quant import GraphError, Int8Graph
 
 # Values a damaged or hostile document might hold where something else is expected.
@@ -19,11 +19,12 @@ REPLACEMENTS = [None, True, False, "", "x", "int8", 0, 1, -1, 2**31, 2**40, 10**
                 float("nan"), float("inf"), [], [1], [[1]], ["x"], {}, {"x": 1}]
 
 
-@pytest.fixture(scope="module", params=["digits_cnn", "residual"])
+@pytest.fixture(scope="module", params=["digits_cnn", "residual", "softmax"])
 def saved(request, tmp_path_factory):
     """(the .json document, its path) of a valid graph saved once per module."""
-    graph = digits_cnn(np.random.default_rng(0)) if request.param == "digits_cnn" else \
-        residual_graph()
+    graph = {"digits_cnn": lambda: digits_cnn(np.random.default_rng(0)),
+             "residual": residual_graph,
+             "softmax": lambda: softmax_classifier(np.random.default_rng(0))}[request.param]()
     path = tmp_path_factory.mktemp(request.param) / "g.json"
     graph.save(path)
     return json.loads(path.read_text()), path

@@ -3,7 +3,8 @@
 What
 ----
 Every op of an int8 graph has a type: ``conv2d``, ``fully_connected``,
-``max_pool2d``, ``avg_pool2d``, ``global_avg_pool2d``, ``add`` or ``reshape``.
+``max_pool2d``, ``avg_pool2d``, ``global_avg_pool2d``, ``add``, ``reshape`` or
+``softmax``.
 What the quantization stack knows about a type is its entry in ``OP_TYPES``:
 
 * ``inputs``: how many tensors it reads, activations first, then constants
@@ -55,6 +56,8 @@ import numpy as np
 from tinytorch.kernels import int8
 # The generated C holds sizes, strides and multipliers in int32: no value may exceed this.
 from tinytorch.kernels.int8.requantize import INT32_MAX
+from tinytorch.kernels.int8.softmax import (MAX_ROW_LENGTH, OUTPUT_SCALE, OUTPUT_ZERO_POINT,
+                                            check_softmax_parameters)
 
 if TYPE_CHECKING:
     from tinytorch.quant.graph import Int8Graph, Op, TensorInfo
@@ -208,6 +211,32 @@ def _run_reshape(graph: "Int8Graph", op: "Op", x: np.ndarray) -> np.ndarray:
     return x.reshape((x.shape[0],) + graph.tensor(op.outputs[0]).shape[1:])
 
 
+# ---- softmax: probabilities over the last axis, in units of 1/256 -----------------------
+def _softmax_shape(what: str, graph: "Int8Graph", op: "Op") -> tuple[int, ...]:
+    x, out, a = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0]), op.attributes
+    # As kernels.int8.softmax requires: a row's exponentials must sum to less than 512.
+    if x.shape[-1] > MAX_ROW_LENGTH:
+        raise GraphError(f"{what}: the last axis of input {list(x.shape)} holds more than "
+                         f"{MAX_ROW_LENGTH} values (TFLite's int8 softmax needs the sum of a "
+                         f"row's exponentials below 512)")
+    # TFLite's int8 softmax has one output quantization: a probability p is 256 * p - 128.
+    if (out.scale, out.zero_point) != (OUTPUT_SCALE, OUTPUT_ZERO_POINT):
+        raise GraphError(f"{what}: output {out.name!r} must have scale 1/256 and zero point "
+                         f"-128, got ({out.scale}, {out.zero_point})")
+    try:
+        check_softmax_parameters(what, a["input_multiplier"], a["input_left_shift"],
+                                 a["diff_min"], graph.rounding)
+    except ValueError as error:
+        raise GraphError(str(error)) from None
+    return x.shape
+
+
+def _run_softmax(graph: "Int8Graph", op: "Op", x: np.ndarray) -> np.ndarray:
+    a = op.attributes
+    return int8.softmax(x, a["input_multiplier"], a["input_left_shift"], a["diff_min"],
+                        rounding=graph.rounding)
+
+
 POOL_ATTRIBUTES = ("kernel", "stride", "padding", "act_min", "act_max")
 OP_TYPES: dict[str, Int8OpType] = {
     "conv2d": Int8OpType(
@@ -231,6 +260,9 @@ OP_TYPES: dict[str, Int8OpType] = {
         output_shape=_add_shape, run=_run_add),
     "reshape": Int8OpType(inputs=1, attributes=(), output_shape=_reshape_shape,
                           run=_run_reshape, keeps_quantization=True),
+    "softmax": Int8OpType(inputs=1, attributes=("input_multiplier", "input_left_shift",
+                                                "diff_min"),
+                          output_shape=_softmax_shape, run=_run_softmax),
 }
 
 

@@ -32,7 +32,9 @@ the kernel at run time:
 * a depthwise convolution's weights ``[1, kh, kw, out]``, which become a
   grouped convolution's ``[out, kh, kw, 1]`` with one group per input channel;
 * a fully connected layer's input, flattened by TFLite implicitly and here by
-  an explicit ``reshape`` when it is not already ``[1, features]``.
+  an explicit ``reshape`` when it is not already ``[1, features]``;
+* a softmax's fixed-point rescale of its input, from the input scale and
+  beta (``kernels.int8.softmax_parameters``).
 
 Rounding: TFLite Micro's reference kernels and CMSIS-NN round twice (the
 graph's ``"double"``); a .tflite records no rounding mode, so every import is
@@ -58,7 +60,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinytorch.kernels.int8 import add_parameters, quantize_multiplier
+from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, softmax_parameters
 from tinytorch.quant.convert import activation_clamp
 from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo
 
@@ -428,6 +430,19 @@ def _reshape(importer: _Importer, op: Any) -> None:
     importer.emit("reshape", [x], out)
 
 
+def _softmax(importer: _Importer, op: Any) -> None:
+    options = importer.options(op, importer.tflite.SoftmaxOptions)
+    (x,), out = importer.io(op, 1)
+    y = importer.tensors[out]
+    if (y.scale, y.zero_point) != (1 / 256, -128):
+        # TFLite Micro's int8 softmax requires this output; the graph's op assumes it.
+        raise TFLiteImportError(f"{importer.what}: output scale {y.scale} and zero point "
+                                f"{y.zero_point}; int8 softmax outputs scale 1/256, zero "
+                                f"point -128")
+    importer.emit("softmax", [x], out,
+                  **softmax_parameters(importer.tensors[x].scale, float(options.Beta())))
+
+
 def _channels(importer: _Importer, op: Any, axis: int) -> int:
     """Output channels of a layer: its weight's dimension ``axis``."""
     _, _, shape, _, _ = importer._tensor(int(op.Inputs(1)))
@@ -449,6 +464,7 @@ SUPPORTED_OPS: dict[str, Callable[[_Importer, Any], None]] = {
     "AVERAGE_POOL_2D": _pool("avg_pool2d"),
     "MAX_POOL_2D": _pool("max_pool2d"),
     "RESHAPE": _reshape,
+    "SOFTMAX": _softmax,
 }
 
 __all__ = ["SUPPORTED_OPS", "TFLiteImportError", "import_tflite", "opcode_counts",
