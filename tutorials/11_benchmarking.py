@@ -178,24 +178,28 @@ print(kws_profile.table())
 # %% [markdown]
 # Things to notice:
 #
-# - The **pointwise** (1 x 1) convolutions hold most of the MACs and run at close to one
-#   instruction per MAC: long inner products over 64 channels, two MACs per `SMLAD`.
-# - The **depthwise** convolutions do one ninth of a pointwise layer's MACs but cost a
-#   good share of its instructions: 9 products per output, then a full requantization
-#   of each output. Few MACs per output means overhead per output dominates.
-# - The **first convolution** reads one input channel: 40 products per output, and its
-#   1,024 `[10 x 4]` windows over a 49 x 10 input are a large share of the run.
+# - The four **pointwise** (1 x 1) convolutions hold three quarters of the MACs and nearly
+#   two thirds of the instructions, at about 2.5 instructions per MAC: long inner products over 64 channels,
+#   two MACs per `SMLAD`, and the loads, widening and requantization around them.
+# - The **depthwise** convolutions do a seventh of a pointwise layer's MACs but cost about
+#   a third of its instructions, over 5 per MAC: 9 products per output, then a full
+#   requantization of each output. Few MACs per output means the work per output dominates.
+# - The **first convolution** reads one input channel: 40 products per output (a 10 x 4
+#   window) for its 25 x 5 x 64 = 8,000 outputs, about 4 instructions per MAC.
+# - The average pool, the classifier and the softmax together take under 2%;
+#   `kws_invoke` itself, a couple of hundred instructions.
 # - The arena holds at most two 25 x 5 x 64 activations (8,000 bytes each): every op of the
 #   chain reads one and writes the next, so the live set never exceeds 16,000 bytes, and
-#   the planner reaches that bound.
+#   the planner reaches that bound. The weights (31 KB) take more flash than the code.
 
 # %% [markdown]
 # ## 5. Our own DS-CNN, trained on digits
 #
-# Now a model of the same kind that we train, on the 8 x 8 digits: a 3 x 3 convolution,
-# two depthwise-separable blocks (a 3 x 3 depthwise convolution, then a 1 x 1 pointwise
-# one, each with batch norm and ReLU), global average pooling and a linear classifier,
-# 16 channels throughout. Batch norm folds into the convolutions when quantizing (Lab 08).
+# Now a model of the same kind that we train, on the 8 x 8 digits: a first convolution
+# with stride 2, as in the KWS model (4 x 4 here, to a 4 x 4 map), two depthwise-separable
+# blocks (a 3 x 3 depthwise convolution, then a 1 x 1 pointwise one, each with batch norm
+# and ReLU), global average pooling and a linear classifier, 16 channels throughout.
+# Batch norm folds into the convolutions when quantizing (Lab 08).
 
 # %%
 CHANNELS = 16
@@ -208,7 +212,8 @@ def separable_block(channels):
 
 
 manual_seed(0)
-ds_cnn = nn.Sequential(nn.Conv2d(1, CHANNELS, 3, padding=1), nn.BatchNorm2d(CHANNELS), nn.ReLU(),
+ds_cnn = nn.Sequential(nn.Conv2d(1, CHANNELS, 4, stride=2, padding=1), nn.BatchNorm2d(CHANNELS),
+                       nn.ReLU(),
                        *separable_block(CHANNELS), *separable_block(CHANNELS),
                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(CHANNELS, 10))
 train_images, train_labels = load_digits("train")
@@ -259,12 +264,14 @@ for key in list(kws_figures)[1:]:
     print(f"{key:<22}{text[0]:>36}{text[1]:>36}")
 
 # %% [markdown]
-# The two networks are the same kind of program: the same kernels, the same arena, the same
-# share of instructions in `<name>_invoke` itself (almost none). What differs is size: the
-# KWS model's 64 channels on a 25 x 5 map make about forty times the MACs of our 16 channels
-# on 8 x 8, and its weights take about ten times the flash. Instructions per MAC are
-# lower for the KWS model: its inner products are longer (64 channels against 16), so
-# the fixed cost of each output is spread over more products.
+# The two networks are the same kind of program: the same kernels (the KWS model adds an
+# average pool and a softmax), so nearly the same code in flash, and almost no
+# instructions in `<name>_invoke` itself. What differs is size: the KWS model's 64
+# channels on a 25 x 5 map make about 150 times the MACs of our 16 channels on 4 x 4, its
+# weights take about eleven times the flash, and its arena is 30 times ours (in our RAM the
+# 2 KB stack weighs more than the arena). Instructions per MAC are less than half of ours:
+# its inner products are longer (64 channels against 16), so the fixed cost of each
+# output, its requantization above all, is spread over four times as many products.
 #
 # The profile, drawn: instructions and live arena bytes of each op, for both models.
 
@@ -282,6 +289,7 @@ def draw(profile, instruction_axis, memory_axis, title):
                         label=f"arena {profile.arena_size:,} B")
     memory_axis.set_title(f"{title}: arena bytes live during each op")
     memory_axis.set_ylabel("bytes")
+    memory_axis.set_ylim(0, 1.3 * profile.arena_size)
     memory_axis.legend(fontsize=8)
     for axis in (instruction_axis, memory_axis):
         axis.set_xticks(positions)
