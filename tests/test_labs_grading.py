@@ -305,7 +305,7 @@ BAD_ARGUMENTS = [
     (["grade", "one"], "a lab number, e.g. 03, not 'one'"),
     (["lab", "autograder", "77", "--out", "x.zip"], "no lab 77 in the registry"),
     (["lab", "verify", "--labs", "99"], "no lab 99 in the registry"),
-    (["lab", "verify", "--labs", "9-12"], "no lab 11, 12 in the registry"),
+    (["lab", "verify", "--labs", "9-13"], "no lab 12, 13 in the registry"),
     (["lab", "release", "--labs", "0", "--out", "x"], "not a range of positive numbers"),
     (["lab", "release", "--labs", "1-3", "--keep-solutions", "12", "--out", "x"], "no lab 12"),
     (["grade", "01", "--timeout", "0"], "the time limit must be a positive number of seconds, not 0"),
