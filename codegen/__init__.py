@@ -12,7 +12,8 @@ order:
 4. ``emitter.py``         the graph written out as ``<name>.h`` / ``<name>.c``
 5. ``elf_report.py``      flash and RAM of the built firmware
 6. ``emulator.py``        running it on an emulated Cortex-M, counting instructions
-7. ``deploy.py``          all of it in one call (``tinytorch deploy``)
+7. ``profile.py``         one inference op by op: instructions, MACs, weights, live bytes
+8. ``deploy.py``          all of it in one call (``tinytorch deploy``)
 
 ``example_graphs.py`` builds graphs with random weights for tests and
 benchmarks.  Importing this package loads nothing heavy: compilers, unicorn

@@ -7,7 +7,8 @@ its command line:
 
     graph (.json + .npz) -> C (emitter) -> build for the target (toolchain)
         -> flash / RAM report and budget check (elf_report)
-        -> optionally: run it on the emulated core and compare with the interpreter
+        -> optionally: run it on the emulated core and compare with the interpreter,
+           and profile one inference op by op (profile)
         -> write the C into the output directory
 
 Everything that can fail is done first, in a scratch directory: the
@@ -39,8 +40,8 @@ from . import toolchain
 from .elf_report import ElfReport, check_budget, read_elf_report
 from .emitter import GeneratedModel, generate_model, model_files, write_model
 from .emulator import CortexM
-from .profile import ModelProfile, profile_model
 from .output_directory import check_writable, write_files
+from .profile import ModelProfile, profile_model
 
 
 def model_sources(generated: GeneratedModel, directory: Path) -> list[Path]:

@@ -58,6 +58,10 @@ static buffer declared only there, as large as the largest call needs.
 Before any of it, the emitter refuses a layer whose int32 accumulator could
 overflow (``accumulator_bounds.py``).
 
+Besides the text, ``GeneratedModel.ops`` records what each op became: the
+C prefix of its constants, whether it calls a kernel (a reshape does not)
+and its MACs, so that ``profile.py`` can lay an emulated run beside the graph.
+
 Where it sits
 -------------
 ``deploy.py`` builds these files (``model_files``) in a scratch directory for a

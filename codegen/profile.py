@@ -113,6 +113,7 @@ class OpProfile:
 
 @dataclass
 class ModelProfile:
+    """One inference of a model on a core, op by op; ``table()`` prints it."""
     model: str
     target: str
     ops: list[OpProfile]
