@@ -18,7 +18,7 @@ import pytest
 from tinytorch.app.labs import grade as grading
 from tinytorch.app.labs.autograder import build_autograder
 from tinytorch.app.labs.regions import find_regions
-from tinytorch.app.labs.registry import get_lab
+from tinytorch.app.labs.registry import LABS, get_lab
 from tinytorch.app.labs.release import (
     ReleaseError, common_lines, hidden_test_lines, is_trivial, meaningful_tokens, release,
     scan_release, solution_lines)
@@ -26,7 +26,7 @@ from tinytorch.app.labs.release import (
 ROOT = Path(__file__).resolve().parent.parent
 
 from autograder_layout import autograder_layout, run_autograder  # noqa: E402
-ALL_LABS = list(range(1, 11))
+ALL_LABS = [lab.number for lab in LABS]
 INSTRUCTOR_FILES = [".ci/run", "docs/labs.md", "tests/test_tutorials.py",
                     "tests/test_labs_release.py", "tests/labs/hidden/test_lab01_hidden.py"]
 
@@ -200,7 +200,7 @@ def test_the_student_readme_is_for_students(student):
     assert readme_commands(readme) == ['pip install -e ".[dev]"', "tinytorch grade 01"]
     for internal in ("SOLUTION", "docs/labs.md", "lab release", "autograder", "region", ".ci"):
         assert internal not in readme, internal
-    for lab in range(1, 11):  # the table of labs, filled in, with every tutorial
+    for lab in ALL_LABS:  # the table of labs, filled in, with every tutorial
         assert f"| {lab:02d} | {get_lab(lab).title} | `{get_lab(lab).tutorial}` | to write |" in readme
 
 

@@ -87,7 +87,7 @@ def test_same_padding_puts_the_odd_row_and_column_last(tmp_path):
 
 def test_same_padding_is_the_least_that_keeps_ceil_size_over_stride_outputs():
     # What SAME promises, checked from its definition on every small case: with the
-    # padding, a window of reach (kernel - 1) * dilation + 1 fits ceil(size / stride)
+    # padding, a window spanning 1 + dilation * (kernel - 1) values fits ceil(size / stride)
     # times; with one zero less it would not (unless none is needed); the halves differ
     # by at most one, the larger after.
     for size in range(1, 21):
@@ -95,12 +95,12 @@ def test_same_padding_is_the_least_that_keeps_ceil_size_over_stride_outputs():
             for stride in range(1, 5):
                 for dilation in range(1, 4):
                     before, after = same_padding(size, kernel, stride, dilation)
-                    reach = (kernel - 1) * dilation + 1
+                    span = 1 + dilation * (kernel - 1)  # input values one window covers
                     wanted = -(-size // stride)
 
                     def fits(total):
-                        return size + total >= reach and \
-                            (size + total - reach) // stride + 1 >= wanted
+                        return size + total >= span and \
+                            (size + total - span) // stride + 1 >= wanted
 
                     total = before + after
                     case = (size, kernel, stride, dilation, before, after)
