@@ -20,7 +20,8 @@ from tinytorch.codegen.deploy import CoreModel, build_model, deploy
 from tinytorch.codegen.elf_report import read_elf_report
 from tinytorch.codegen.emitter import generate_model
 from tinytorch.codegen.emulator import CortexM, _instruction_count
-from tinytorch.codegen.example_graphs import GraphBuilder, digits_cnn, residual_net
+from tinytorch.codegen.example_graphs import (GraphBuilder, digits_cnn, residual_net,
+                                              softmax_classifier)
 from tinytorch.codegen.profile import CallSplitter, profile_model
 
 
@@ -34,7 +35,8 @@ def one_big_layer(rng):
     return g.build()
 
 
-GRAPHS = {"digits_cnn": digits_cnn, "residual_net": residual_net, "one_big_layer": one_big_layer}
+GRAPHS = {"digits_cnn": digits_cnn, "residual_net": residual_net, "one_big_layer": one_big_layer,
+          "softmax_classifier": softmax_classifier}
 
 
 @pytest.fixture(scope="module")
