@@ -183,3 +183,12 @@ def test_the_import_command_names_the_refused_operator(tmp_path, capsys):
     assert main(["import", str(path), "--out", str(tmp_path / "g")]) == 1
     assert "operator #1 is TANH" in capsys.readouterr().err
     assert not (tmp_path / "g.json").exists()
+
+
+def test_the_comparison_catches_a_model_imported_for_another_runtime():
+    # TFLite Micro rounds twice; a graph for a single-rounding build must be caught.
+    graph = import_tflite(MODELS["kws"].path, rounding="single")
+    assert graph.rounding == "single"
+    comparison = compare_with_tflite_micro(MODELS["kws"].path, graph,
+                                           edge_and_random_inputs(graph, 3))
+    assert not comparison.bit_exact and comparison.first_difference is not None
