@@ -138,6 +138,12 @@ def test_a_batch_other_than_one_is_refused(tmp_path):
     assert "batch must be 1" in _refused(tmp_path, data)
 
 
+def test_a_scale_of_zero_is_refused(tmp_path):
+    data = build_model([Tensor((1, 4), scale=[0.0]), Tensor((1, 4))],
+                       [Operator(OPS.RESHAPE, [0], [1])], [0], [1])
+    assert "scales must be finite and > 0" in _refused(tmp_path, data)
+
+
 def test_a_file_that_is_not_tflite_is_refused(tmp_path):
     assert "not a .tflite file" in _refused(tmp_path, b"PK\x03\x04 a zip, not a model")
     assert "not a .tflite file" in _refused(tmp_path, b"")

@@ -90,11 +90,11 @@ def _read_model(path: str | os.PathLike[str]) -> tuple[Any, Any, Any]:
     """(schema module, Model, SubGraph 0) of a .tflite file, after the file-level checks."""
     tflite = _tflite_schema()
     path = os.fspath(path)
-    if os.path.getsize(path) > MAX_FILE_BYTES:
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)  # a bounded read: the path may be a device or pipe
+    if len(data) > MAX_FILE_BYTES:
         raise TFLiteImportError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a model "
                                 f"for a microcontroller")
-    with open(path, "rb") as f:
-        data = f.read()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise TFLiteImportError(f"{path}: not a .tflite file (no 'TFL3' identifier)")
     try:
@@ -212,6 +212,7 @@ class _Importer:
         if len(scales) != 1 or len(zero_points) != 1:
             raise TFLiteImportError(f"{self.what}: activation tensor #{index} must have one "
                                     f"scale and zero point, it has {len(scales)}")
+        _check_scales(self.what, index, scales)
         if not shape or shape[0] != 1:
             raise TFLiteImportError(f"{self.what}: activation tensor #{index} has shape "
                                     f"{list(shape)}; the batch must be 1")
@@ -238,6 +239,7 @@ class _Importer:
         if len(scales) not in (1, channels):
             raise TFLiteImportError(f"{self.what}: constant tensor #{index} has "
                                     f"{len(scales)} scales for {channels} output channels")
+        _check_scales(self.what, index, scales)
         if dtype == "int8" and values.min(initial=0) < -127:
             raise TFLiteImportError(f"{self.what}: weight tensor #{index} holds -128; int8 "
                                     f"weights must lie in [-127, 127]")
@@ -431,6 +433,14 @@ def _channels(importer: _Importer, op: Any, axis: int) -> int:
     if len(shape) <= axis:
         raise TFLiteImportError(f"{importer.what}: weight shape {list(shape)} is too short")
     return shape[axis]
+
+
+def _check_scales(what: str, index: int, scales: np.ndarray) -> None:
+    # Every rescale divides by a scale: a zero, NaN or infinity would end in a
+    # ZeroDivisionError or a meaningless multiplier rather than a clear refusal.
+    if not np.all(np.isfinite(scales) & (scales > 0)):
+        raise TFLiteImportError(f"{what}: tensor #{index} has scales {list(scales)}; "
+                                f"scales must be finite and > 0")
 
 
 def _type_name(tflite: Any, number: int) -> str:
