@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import tflite
 
+from tinytorch.app.mlperf_tiny import FOLDER
 from tinytorch.kernels.int8 import softmax, softmax_parameters
 
 try:
@@ -31,7 +32,7 @@ try:
 except ImportError:  # the package's other layout
     from tflite_micro import runtime
 
-MODELS = Path("/work/shared/models/mlperf_tiny")
+MODELS = FOLDER  # the MLPerf Tiny models shipped in the package
 MODELS_WITH_SOFTMAX = ["kws_ref_model.tflite", "pretrainedResnet_quant.tflite",
                        "vww_96_int8.tflite"]
 

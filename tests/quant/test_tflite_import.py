@@ -162,6 +162,12 @@ def test_a_batch_other_than_one_is_refused(tmp_path):
     assert "batch must be 1" in _refused(tmp_path, data)
 
 
+def test_a_scale_of_zero_is_refused(tmp_path):
+    data = build_model([Tensor((1, 4), scale=[0.0]), Tensor((1, 4))],
+                       [Operator(OPS.RESHAPE, [0], [1])], [0], [1])
+    assert "scales must be finite and > 0" in _refused(tmp_path, data)
+
+
 def test_a_file_that_is_not_tflite_is_refused(tmp_path):
     assert "not a .tflite file" in _refused(tmp_path, b"PK\x03\x04 a zip, not a model")
     assert "not a .tflite file" in _refused(tmp_path, b"")
@@ -207,3 +213,12 @@ def test_the_import_command_names_the_refused_operator(tmp_path, capsys):
     assert main(["import", str(path), "--out", str(tmp_path / "g")]) == 1
     assert "operator #1 is TANH" in capsys.readouterr().err
     assert not (tmp_path / "g.json").exists()
+
+
+def test_the_comparison_catches_a_model_imported_for_another_runtime():
+    # TFLite Micro rounds twice; a graph for a single-rounding build must be caught.
+    graph = import_tflite(MODELS["kws"].path, rounding="single")
+    assert graph.rounding == "single"
+    comparison = compare_with_tflite_micro(MODELS["kws"].path, graph,
+                                           edge_and_random_inputs(graph, 3))
+    assert not comparison.bit_exact and comparison.first_difference is not None

@@ -75,7 +75,7 @@ def _import(args: argparse.Namespace) -> int:
     from tinytorch.quant.tflite_import import import_tflite
 
     path = MODELS[args.model].path if args.model in MODELS else args.model
-    graph = import_tflite(path, name=args.name)
+    graph = import_tflite(path, name=args.name, rounding=args.rounding)
     constants = sum(t.data.nbytes for t in graph.tensors.values() if t.is_constant)
     types = Counter(op.type for op in graph.ops)
     x, y = graph.tensor(graph.input), graph.tensor(graph.output)
@@ -211,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write the int8 graph here (GRAPH.json + GRAPH.npz)")
     import_.add_argument("--name", help="the graph's name, used in the C (default: the "
                                         "file's name)")
+    import_.add_argument("--rounding", choices=["double", "single"], default="double",
+                         help="the rounding of the runtime the model is for: double (TFLite "
+                              "Micro, CMSIS-NN; default) or single (TFLite built with "
+                              "TFLITE_SINGLE_ROUNDING)")
     import_.add_argument("--check", type=_count, default=0, metavar="N",
                          help="run N inputs (all -128, all 127, random) through the graph and "
                               "TensorFlow Lite Micro (pip install tflite-micro) and compare "

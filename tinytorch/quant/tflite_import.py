@@ -36,10 +36,12 @@ the kernel at run time:
 * a softmax's fixed-point rescale of its input, from the input scale and
   beta (``kernels.int8.softmax_parameters``).
 
-Rounding: TFLite Micro's reference kernels and CMSIS-NN round twice (the
-graph's ``"double"``); a .tflite records no rounding mode, so every import is
-double-rounded, and the tests compare every intermediate tensor with TFLite
-Micro's byte for byte.
+Rounding: a .tflite records no rounding mode; the runtime it is built into
+decides.  TFLite Micro's reference kernels and CMSIS-NN round twice (the
+graph's ``"double"``, the default here), and the tests compare every
+intermediate tensor with TFLite Micro's byte for byte.  For a runtime built
+with ``TFLITE_SINGLE_ROUNDING``, import with ``rounding="single"``: the
+multipliers are then split as that build splits them.
 
 A file is untrusted input
 -------------------------
@@ -61,6 +63,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinytorch.kernels.int8 import add_parameters, quantize_multiplier, softmax_parameters
+from tinytorch.kernels.int8.checks import check_rounding
 from tinytorch.quant.convert import activation_clamp
 from tinytorch.quant.graph import GraphError, Int8Graph, Op, TensorInfo
 
@@ -87,11 +90,11 @@ def _read_model(path: str | os.PathLike[str]) -> tuple[Any, Any, Any]:
     """(schema module, Model, SubGraph 0) of a .tflite file, after the file-level checks."""
     tflite = _tflite_schema()
     path = os.fspath(path)
-    if os.path.getsize(path) > MAX_FILE_BYTES:
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)  # a bounded read: the path may be a device or pipe
+    if len(data) > MAX_FILE_BYTES:
         raise TFLiteImportError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a model "
                                 f"for a microcontroller")
-    with open(path, "rb") as f:
-        data = f.read()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise TFLiteImportError(f"{path}: not a .tflite file (no 'TFL3' identifier)")
     try:
@@ -124,11 +127,13 @@ def opcode_counts(path: str | os.PathLike[str]) -> Counter:
         raise TFLiteImportError(f"{os.fspath(path)}: damaged .tflite file ({error!r})") from None
 
 
-def import_tflite(path: str | os.PathLike[str], name: str | None = None) -> Int8Graph:
+def import_tflite(path: str | os.PathLike[str], name: str | None = None,
+                  rounding: str = "double") -> Int8Graph:
     """Read an int8 ``.tflite`` model into a validated ``Int8Graph`` (see the module essay)."""
+    check_rounding("import_tflite", rounding)
     tflite, model, subgraph = _read_model(path)
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    importer = _Importer(tflite, model, subgraph, f"{os.fspath(path)}")
+    importer = _Importer(tflite, model, subgraph, os.fspath(path), rounding)
     try:
         graph = importer.run(name)
     except TFLiteImportError:
@@ -145,8 +150,10 @@ def import_tflite(path: str | os.PathLike[str], name: str | None = None) -> Int8
 class _Importer:
     """One file's tensors and operators, turned into graph tensors and ops one by one."""
 
-    def __init__(self, tflite: Any, model: Any, subgraph: Any, where: str) -> None:
+    def __init__(self, tflite: Any, model: Any, subgraph: Any, where: str,
+                 rounding: str) -> None:
         self.tflite, self.model, self.subgraph, self.where = tflite, model, subgraph, where
+        self.rounding = rounding
         self.tensors: dict[str, TensorInfo] = {}
         self.ops: list[Op] = []
         self.op_index = -1
@@ -175,7 +182,7 @@ class _Importer:
                                     f"{list(self.tensors[graph_input].shape)} is neither an "
                                     f"image [1, H, W, C] nor features [1, F]")
         return Int8Graph(name, self.tensors, self.ops, graph_input,
-                         self.activation(int(subgraph.Outputs(0))), rounding="double",
+                         self.activation(int(subgraph.Outputs(0))), rounding=self.rounding,
                          input_layout=layout)
 
     @property
@@ -205,6 +212,7 @@ class _Importer:
         if len(scales) != 1 or len(zero_points) != 1:
             raise TFLiteImportError(f"{self.what}: activation tensor #{index} must have one "
                                     f"scale and zero point, it has {len(scales)}")
+        _check_scales(self.what, index, scales)
         if not shape or shape[0] != 1:
             raise TFLiteImportError(f"{self.what}: activation tensor #{index} has shape "
                                     f"{list(shape)}; the batch must be 1")
@@ -231,6 +239,7 @@ class _Importer:
         if len(scales) not in (1, channels):
             raise TFLiteImportError(f"{self.what}: constant tensor #{index} has "
                                     f"{len(scales)} scales for {channels} output channels")
+        _check_scales(self.what, index, scales)
         if dtype == "int8" and values.min(initial=0) < -127:
             raise TFLiteImportError(f"{self.what}: weight tensor #{index} holds -128; int8 "
                                     f"weights must lie in [-127, 127]")
@@ -261,7 +270,8 @@ class _Importer:
     def rescale(self, x: str, out: str, weight_scales: list[float]) -> dict[str, list[int]]:
         """Each channel's ``input_scale * weight_scale / output_scale`` as (multiplier, shift)."""
         x_scale, out_scale = self.tensors[x].scale, self.tensors[out].scale
-        pairs = [quantize_multiplier(x_scale * s / out_scale) for s in weight_scales]
+        pairs = [quantize_multiplier(x_scale * s / out_scale, self.rounding)
+                 for s in weight_scales]
         return {"multiplier": [m for m, _ in pairs], "shift": [s for _, s in pairs]}
 
     def clamp(self, fused: int, out: str) -> dict[str, int]:
@@ -407,7 +417,8 @@ def _add(importer: _Importer, op: Any) -> None:
     options = importer.options(op, importer.tflite.AddOptions)
     (a, b), out = importer.io(op, 2)
     t = importer.tensors
-    importer.emit("add", [a, b], out, **add_parameters(t[a].scale, t[b].scale, t[out].scale),
+    importer.emit("add", [a, b], out, **add_parameters(t[a].scale, t[b].scale, t[out].scale,
+                                                       rounding=importer.rounding),
                   **importer.clamp(options.FusedActivationFunction(), out))
 
 
@@ -440,7 +451,8 @@ def _softmax(importer: _Importer, op: Any) -> None:
                                 f"{y.zero_point}; int8 softmax outputs scale 1/256, zero "
                                 f"point -128")
     importer.emit("softmax", [x], out,
-                  **softmax_parameters(importer.tensors[x].scale, float(options.Beta())))
+                  **softmax_parameters(importer.tensors[x].scale, float(options.Beta()),
+                                       importer.rounding))
 
 
 def _channels(importer: _Importer, op: Any, axis: int) -> int:
@@ -449,6 +461,14 @@ def _channels(importer: _Importer, op: Any, axis: int) -> int:
     if len(shape) <= axis:
         raise TFLiteImportError(f"{importer.what}: weight shape {list(shape)} is too short")
     return shape[axis]
+
+
+def _check_scales(what: str, index: int, scales: np.ndarray) -> None:
+    # Every rescale divides by a scale: a zero, NaN or infinity would end in a
+    # ZeroDivisionError or a meaningless multiplier rather than a clear refusal.
+    if not np.all(np.isfinite(scales) & (scales > 0)):
+        raise TFLiteImportError(f"{what}: tensor #{index} has scales {list(scales)}; "
+                                f"scales must be finite and > 0")
 
 
 def _type_name(tflite: Any, number: int) -> str:
