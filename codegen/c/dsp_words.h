@@ -28,6 +28,7 @@
 #ifndef TINYTORCH_DSP_WORDS_H
 #define TINYTORCH_DSP_WORDS_H
 
+#include <arm_acle.h>
 #include <stdint.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -56,6 +57,26 @@ TT_WORD_INLINE void tt_store_pair(int16_t *halves, uint32_t pair) {
 /* The word rotated right by 8 bits: bytes 1 and 3 move to where SXTB16 reads. */
 TT_WORD_INLINE uint32_t tt_rotate_right_8(uint32_t word) {
     return (word >> 8) | (word << 24);
+}
+
+/* The same int16 value in both halves, e.g. minus the input zero point for SXTAB16. */
+TT_WORD_INLINE int16x2_t tt_pair_of(int32_t value) {
+    return (int16x2_t)((uint32_t)(uint16_t)value * 0x10001u);
+}
+
+/* Int8 values, four at a time, minus the zero point, as int16 pairs in the
+ * order SXTB16 unpacks four weights: (x0, x2), then (x1, x3) `step` / 2
+ * values later; the next four start `step` values after this four.  SXTAB16
+ * widens two bytes and adds the zero point's pair in one instruction. */
+TT_WORD_INLINE void tt_widen_fours(const int8_t *values, int32_t fours,
+                                   int16x2_t minus_zero_point, int16_t *pairs, int32_t step) {
+    for (; fours > 0; --fours) {
+        const uint32_t word = tt_load_word(values);
+        tt_store_pair(pairs, __sxtab16(minus_zero_point, word));
+        tt_store_pair(pairs + step / 2, __sxtab16(minus_zero_point, tt_rotate_right_8(word)));
+        values += 4;
+        pairs += step;
+    }
 }
 
 #endif

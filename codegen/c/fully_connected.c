@@ -8,22 +8,31 @@
  *
  * A fully connected layer is a 1x1 convolution of a 1x1 image, so the DSP
  * path is the convolution's: the input is widened once to int16 minus its zero
- * point (in the order SXTB16 unpacks weights), then tt_matmul_dsp takes two
- * rows of weights at a time with SMLAD.
+ * point (in the order SXTB16 unpacks weights, tt_widen_fours), then
+ * tt_matmul_dsp takes two rows of weights at a time with SMLAD.
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"
+
+#if TT_USE_DSP
+#include "dsp_words.h"
+#endif
 
 void tt_fully_connected(int32_t in_features, int32_t out_features,
                         const tt_quantization *q, const int8_t *input,
                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
                         const int32_t *shift, int8_t *output, int16_t *scratch) {
+    int32_t i;
 #if TT_USE_DSP
-    tt_expand_to_int16_reordered(input, in_features, q->input_zero_point, scratch);
-    tt_matmul_dsp(weight, out_features, in_features, scratch, 0, bias, multiplier, shift, q,
+    const int32_t in_fours = in_features & ~3;
+    tt_widen_fours(input, in_fours >> 2, tt_pair_of(-q->input_zero_point), scratch, 4);
+    for (i = in_fours; i < in_features; ++i) {
+        scratch[i] = (int16_t)(input[i] - q->input_zero_point);
+    }
+    tt_matmul_dsp(weight, out_features, in_features, scratch, 1, bias, multiplier, shift, q,
                   output, 0);
 #else
-    int32_t o, i;
+    int32_t o;
     (void)scratch;
     for (o = 0; o < out_features; ++o) {
         const int8_t *row = weight + o * in_features;

@@ -7,20 +7,27 @@
  *
  * Filters are int8, so four weights are loaded as one 32-bit word and
  * SXTB16 sign-extends bytes 0 and 2 into one register's two halves, and
- * (after rotating the word by 8 bits) bytes 1 and 3 into another: weights
- * come out in the order w0 w2, w1 w3.  The columns were written in that
- * order (tt_expand_to_int16_reordered, or the convolution's im2col), so each
- * pair of weights meets its pair of inputs.
+ * (with the word rotated by 8 bits, which SXTB16 does for free) bytes 1 and
+ * 3 into another: weights come out in the order w0 w2, w1 w3.  The columns
+ * were written in that order (tt_widen_fours in dsp_words.h), so each pair
+ * of weights meets its pair of inputs.
  *
  * tt_matmul_dsp computes two filters against two columns at a time: each
- * weight word feeds two columns and each column word two filters, which
- * halves the loads per multiply-add (one column: two filters at a time).
- * The accumulators start at the bias.  SMLAD adds modulo 2^32, an instruction
- * with a defined result, not C's signed +; the reference adds the bias modulo
- * 2^32 too (tt_wrapping_add), and a sum modulo 2^32 does not depend on the
- * order of its terms, so the sums are the reference's.  Then each accumulator
- * is requantized exactly as on the reference path, in one loop, so the
- * requantization code is inlined once.
+ * weight word feeds two columns and each column word two filters, so four
+ * SMLADs (eight multiply-adds) cost two weight loads, two SXTB16 and two
+ * column loads.  The two columns are interleaved pair by pair (the
+ * convolution's im2col writes them so): one pointer walks both, and the
+ * loop needs one register fewer, which is what lets the four accumulators,
+ * three pointers and five temporaries fit the core's fourteen free
+ * registers without a spill.  With one column (the fully connected layer)
+ * each column word feeds the two filters.
+ *
+ * The accumulators start at the bias.  SMLAD adds modulo 2^32, an
+ * instruction with a defined result, not C's signed +; the reference adds
+ * the bias modulo 2^32 too (tt_wrapping_add), and a sum modulo 2^32 does not
+ * depend on the order of its terms, so the sums are the reference's.  Then
+ * each accumulator is requantized exactly as on the reference path, in one
+ * loop, so the requantization code is inlined once.
  *
  * Compiled only where the compiler defines __ARM_FEATURE_DSP; the intrinsics
  * come from the compiler's own <arm_acle.h>.
@@ -28,107 +35,97 @@
 #include "tinytorch_kernels.h"
 
 #if TT_USE_DSP
-#include <arm_acle.h>
-
 #include "dsp_words.h"
 #include "requantize.h"
-
-void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,
-                                  int16_t *expanded) {
-    const int16x2_t minus_zero_point = (int16x2_t)((uint32_t)(uint16_t)(-zero_point) * 0x10001u);
-    int32_t i = 0;
-    for (; i + 4 <= count; i += 4) {
-        const uint32_t word = tt_load_word(values + i);
-        const int16x2_t even = __sadd16(__sxtb16(word), minus_zero_point);
-        const int16x2_t odd = __sadd16(__sxtb16(tt_rotate_right_8(word)), minus_zero_point);
-        tt_store_pair(expanded + i, even);
-        tt_store_pair(expanded + i + 2, odd);
-    }
-    for (; i < count; ++i) {
-        expanded[i] = (int16_t)(values[i] - zero_point);
-    }
-}
 
 /* The inner loops stay functions of their own (TT_NOINLINE): inlined into the
  * caller they would share its registers and spill accumulators to the stack. */
 
-/* Products beyond the last whole group of four, one at a time.  In unsigned
- * arithmetic, which wraps like SMLAD. */
-static int32_t tail(const int8_t *row, const int16_t *column, int32_t from, int32_t depth,
-                    int32_t acc) {
-    int32_t k;
-    for (k = from; k < depth; ++k) {
-        acc = tt_wrapping_add(acc, row[k] * column[k]);
-    }
-    return acc;
-}
-
-/* Two filters times two columns: acc[0] = row0.column0, acc[1] = row0.column1,
- * acc[2] = row1.column0, acc[3] = row1.column1, each added to its start value. */
+/* Two filters times two interleaved columns: acc[0] = row0.column0,
+ * acc[1] = row0.column1, acc[2] = row1.column0, acc[3] = row1.column1, each
+ * added to its start value.  Per four depth values the columns hold column
+ * 0's even pair, column 1's even pair, column 0's odd pair, column 1's odd
+ * pair; the last depth % 4 values follow one by one, column 0 then 1. */
 TT_NOINLINE static void two_rows_two_columns(const int8_t *row0, const int8_t *row1,
-                                             const int16_t *column0, const int16_t *column1,
-                                             int32_t depth, int32_t acc[4]) {
-    const int8_t *w0_pointer = row0, *w1_pointer = row1;
-    const int16_t *x0_pointer = column0, *x1_pointer = column1;
+                                             const int16_t *columns, int32_t depth,
+                                             int32_t acc[4]) {
     int32_t acc00 = acc[0], acc01 = acc[1], acc10 = acc[2], acc11 = acc[3];
-    int32_t groups = depth >> 2;
-    /* Pointers that step, and a count that runs down: fewer live values than
-     * indices, so all four accumulators stay in registers. */
-    while (groups-- > 0) {
-        const uint32_t w0 = tt_load_word(w0_pointer);
-        const uint32_t w1 = tt_load_word(w1_pointer);
-        int16x2_t x0 = tt_load_pair(x0_pointer), x1 = tt_load_pair(x1_pointer);
-        int16x2_t w_even = __sxtb16(w0);
-        acc00 = __smlad(w_even, x0, acc00);
-        acc01 = __smlad(w_even, x1, acc01);
-        w_even = __sxtb16(w1);
-        acc10 = __smlad(w_even, x0, acc10);
-        acc11 = __smlad(w_even, x1, acc11);
-        x0 = tt_load_pair(x0_pointer + 2);
-        x1 = tt_load_pair(x1_pointer + 2);
-        w_even = __sxtb16(tt_rotate_right_8(w0));
-        acc00 = __smlad(w_even, x0, acc00);
-        acc01 = __smlad(w_even, x1, acc01);
-        w_even = __sxtb16(tt_rotate_right_8(w1));
-        acc10 = __smlad(w_even, x0, acc10);
-        acc11 = __smlad(w_even, x1, acc11);
-        w0_pointer += 4;
-        w1_pointer += 4;
-        x0_pointer += 4;
-        x1_pointer += 4;
+    int32_t groups = depth >> 2, k;
+    /* A count that runs down to zero and pointers that step: the fewest live
+     * values, and the loop ends in one subtract-and-branch. */
+    if (groups > 0) {
+        do {
+            const uint32_t w0 = tt_load_word(row0), w1 = tt_load_word(row1);
+            /* Each widened weight pair is used twice as soon as its column word is loaded. */
+            const int16x2_t w0_even = __sxtb16(w0), w1_even = __sxtb16(w1);
+            int16x2_t x = tt_load_pair(columns);
+            acc00 = __smlad(w0_even, x, acc00);
+            acc10 = __smlad(w1_even, x, acc10);
+            x = tt_load_pair(columns + 2);
+            acc01 = __smlad(w0_even, x, acc01);
+            acc11 = __smlad(w1_even, x, acc11);
+            {
+                const int16x2_t w0_odd = __sxtb16(tt_rotate_right_8(w0));
+                const int16x2_t w1_odd = __sxtb16(tt_rotate_right_8(w1));
+                x = tt_load_pair(columns + 4);
+                acc00 = __smlad(w0_odd, x, acc00);
+                acc10 = __smlad(w1_odd, x, acc10);
+                x = tt_load_pair(columns + 6);
+                acc01 = __smlad(w0_odd, x, acc01);
+                acc11 = __smlad(w1_odd, x, acc11);
+            }
+            row0 += 4;
+            row1 += 4;
+            columns += 8;
+        } while (--groups);
     }
-    acc[0] = tail(row0, column0, depth & ~3, depth, acc00);
-    acc[1] = tail(row0, column1, depth & ~3, depth, acc01);
-    acc[2] = tail(row1, column0, depth & ~3, depth, acc10);
-    acc[3] = tail(row1, column1, depth & ~3, depth, acc11);
+    /* The tail, one product at a time, in unsigned arithmetic, which wraps like SMLAD. */
+    for (k = 0; k < (depth & 3); ++k) {
+        acc00 = tt_wrapping_add(acc00, row0[k] * columns[2 * k]);
+        acc01 = tt_wrapping_add(acc01, row0[k] * columns[2 * k + 1]);
+        acc10 = tt_wrapping_add(acc10, row1[k] * columns[2 * k]);
+        acc11 = tt_wrapping_add(acc11, row1[k] * columns[2 * k + 1]);
+    }
+    acc[0] = acc00;
+    acc[1] = acc01;
+    acc[2] = acc10;
+    acc[3] = acc11;
 }
 
-/* Two filters times one column (the fully connected layer, an odd last position). */
-TT_NOINLINE static void two_rows_one_column(const int8_t *row0, const int8_t *row1, const int16_t *column,
-                                int32_t depth, int32_t acc[4]) {
-    const int32_t depth_in_fours = depth & ~3;
+/* Two filters times one column (the fully connected layer): acc[0] and acc[2]. */
+TT_NOINLINE static void two_rows_one_column(const int8_t *row0, const int8_t *row1,
+                                            const int16_t *column, int32_t depth,
+                                            int32_t acc[4]) {
     int32_t acc0 = acc[0], acc1 = acc[2], k;
-    for (k = 0; k < depth_in_fours; k += 4) {
-        const uint32_t w0 = tt_load_word(row0 + k);
-        const uint32_t w1 = tt_load_word(row1 + k);
-        const int16x2_t x_even = tt_load_pair(column + k), x_odd = tt_load_pair(column + k + 2);
-        acc0 = __smlad(__sxtb16(w0), x_even, acc0);
-        acc0 = __smlad(__sxtb16(tt_rotate_right_8(w0)), x_odd, acc0);
-        acc1 = __smlad(__sxtb16(w1), x_even, acc1);
-        acc1 = __smlad(__sxtb16(tt_rotate_right_8(w1)), x_odd, acc1);
+    int32_t groups = depth >> 2;
+    if (groups > 0) {
+        do {
+            const uint32_t w0 = tt_load_word(row0), w1 = tt_load_word(row1);
+            const int16x2_t x_even = tt_load_pair(column), x_odd = tt_load_pair(column + 2);
+            acc0 = __smlad(__sxtb16(w0), x_even, acc0);
+            acc1 = __smlad(__sxtb16(w1), x_even, acc1);
+            acc0 = __smlad(__sxtb16(tt_rotate_right_8(w0)), x_odd, acc0);
+            acc1 = __smlad(__sxtb16(tt_rotate_right_8(w1)), x_odd, acc1);
+            row0 += 4;
+            row1 += 4;
+            column += 4;
+        } while (--groups);
     }
-    acc[0] = tail(row0, column, k, depth, acc0);
-    acc[2] = tail(row1, column, k, depth, acc1);
+    for (k = 0; k < (depth & 3); ++k) {
+        acc0 = tt_wrapping_add(acc0, row0[k] * column[k]);
+        acc1 = tt_wrapping_add(acc1, row1[k] * column[k]);
+    }
+    acc[0] = acc0;
+    acc[2] = acc1;
 }
 
-void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
-                   const int16_t *column0, const int16_t *column1, const int32_t *bias,
-                   const int32_t *multiplier, const int32_t *shift,
-                   const tt_quantization *q, int8_t *output0, int8_t *output1) {
+void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
+                   int32_t column_count, const int32_t *bias, const int32_t *multiplier,
+                   const int32_t *shift, const tt_quantization *q, int8_t *output0,
+                   int8_t *output1) {
     const int32_t output_zero_point = q->output_zero_point;
     const int32_t act_min = q->act_min, act_max = q->act_max;
     const int32_t single_rounding = q->single_rounding;
-    const int32_t columns = column1 != 0 ? 2 : 1;
     int32_t o;
     for (o = 0; o < rows; o += 2) {
         /* An odd last filter is paired with itself: computed twice, stored once. */
@@ -138,10 +135,10 @@ void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
         int32_t acc[4];
         acc[0] = acc[1] = bias[o];
         acc[2] = acc[3] = bias[o + pair - 1];
-        if (columns == 2) {
-            two_rows_two_columns(row0, row1, column0, column1, depth, acc);
+        if (column_count == 2) {
+            two_rows_two_columns(row0, row1, columns, depth, acc);
         } else {
-            two_rows_one_column(row0, row1, column0, depth, acc);
+            two_rows_one_column(row0, row1, columns, depth, acc);
         }
         /* Written out rather than looped, so that each requantization is
          * straight-line code with its parameters in registers. */
@@ -151,7 +148,7 @@ void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
             output0[o + 1] = tt_requantize(acc[2], multiplier[o + 1], shift[o + 1],
                                            output_zero_point, act_min, act_max, single_rounding);
         }
-        if (columns == 2) {
+        if (column_count == 2) {
             output1[o] = tt_requantize(acc[1], multiplier[o], shift[o], output_zero_point,
                                        act_min, act_max, single_rounding);
             if (pair == 2) {
