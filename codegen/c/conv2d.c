@@ -36,7 +36,7 @@
 static void conv2d_reference(const tt_window *w, int32_t groups, const tt_quantization *q,
                              const int8_t *input, const int8_t *weight, const int32_t *bias,
                              const int32_t *multiplier, const int32_t *shift,
-                             int8_t *output) {
+                             const tt_channel_rescale *rescale, int8_t *output) {
     const int32_t in_per_group = w->input_channels / groups;
     const int32_t out_per_group = w->output_channels / groups;
     int32_t oy, ox, o, ky, kx, c;
@@ -68,9 +68,8 @@ static void conv2d_reference(const tt_window *w, int32_t groups, const tt_quanti
                         }
                     }
                 }
-                acc = tt_wrapping_add(acc, bias[o]);
-                *output++ = tt_requantize(acc, multiplier[o], shift[o], q->output_zero_point,
-                                          q->act_min, q->act_max, q->single_rounding);
+                acc = tt_wrapping_add(acc, tt_channel_bias(o, bias, rescale));
+                *output++ = tt_requantize_channel(acc, o, multiplier, shift, rescale, q);
             }
         }
     }
@@ -93,36 +92,43 @@ static int32_t slot(int32_t k, int32_t column, int32_t depth_in_fours) {
 /* One receptive field, minus the zero point, as column `column` of the pair
  * in `columns` (0 outside the image).  When the channels come in fours, each
  * pixel's channels start a group of four, so a pixel is widened four values
- * at a time (tt_widen_fours); otherwise value by value. */
+ * at a time (tt_widen_fours); otherwise value by value, to its slot. */
 static void im2col(const tt_window *w, const tt_quantization *q, const int8_t *input,
                    int32_t position, int16_t *columns, int32_t column) {
     const int32_t channels = w->input_channels;
-    const int32_t depth_in_fours = (w->kernel_height * w->kernel_width * channels) & ~3;
-    const int16x2_t minus_zero_point = tt_pair_of(-q->input_zero_point);
-    const int32_t oy = position / w->output_width;
-    const int32_t ox = position % w->output_width;
+    const int32_t top = position / w->output_width * w->stride_height - w->pad_top;
+    const int32_t left = position % w->output_width * w->stride_width - w->pad_left;
     int32_t ky, kx, c, k = 0;
-    for (ky = 0; ky < w->kernel_height; ++ky) {
-        const int32_t iy = oy * w->stride_height - w->pad_top + ky * w->dilation_height;
-        for (kx = 0; kx < w->kernel_width; ++kx, k += channels) {
-            const int32_t ix = ox * w->stride_width - w->pad_left + kx * w->dilation_width;
-            const int inside = iy >= 0 && iy < w->input_height && ix >= 0 && ix < w->input_width;
-            const int8_t *pixel = inside ? input + (iy * w->input_width + ix) * channels : input;
-            if ((channels & 3) == 0) {
-                int16_t *pairs = columns + 2 * k + 2 * column;
-                if (inside) {
-                    tt_widen_fours(pixel, channels >> 2, minus_zero_point, pairs, 8);
-                } else {
-                    for (c = 0; c < channels; c += 4) {
-                        tt_store_pair(pairs + 2 * c, 0);
-                        tt_store_pair(pairs + 2 * c + 4, 0);
-                    }
+    if ((channels & 3) == 0) {
+        const int16x2_t minus_zero_point = tt_pair_of(-q->input_zero_point);
+        int16_t *pairs = columns + 2 * column;  /* a pixel's values start at pairs + 2k */
+        for (ky = 0; ky < w->kernel_height; ++ky) {
+            const int32_t iy = top + ky * w->dilation_height;
+            for (kx = 0; kx < w->kernel_width; ++kx, pairs += 2 * channels) {
+                const int32_t ix = left + kx * w->dilation_width;
+                if (iy >= 0 && iy < w->input_height && ix >= 0 && ix < w->input_width) {
+                    tt_widen_fours(input + (iy * w->input_width + ix) * channels, channels >> 2,
+                                   minus_zero_point, pairs, 8);
+                    continue;
                 }
-                continue;
+                for (c = 0; c < 2 * channels; c += 8) {
+                    tt_store_pair(pairs + c, 0);
+                    tt_store_pair(pairs + c + 4, 0);
+                }
             }
-            for (c = 0; c < channels; ++c) {
-                columns[slot(k + c, column, depth_in_fours)] =
-                    (int16_t)(inside ? pixel[c] - q->input_zero_point : 0);
+        }
+        return;
+    }
+    for (ky = 0; ky < w->kernel_height; ++ky) {
+        const int32_t iy = top + ky * w->dilation_height;
+        for (kx = 0; kx < w->kernel_width; ++kx) {
+            const int32_t ix = left + kx * w->dilation_width;
+            const int inside = iy >= 0 && iy < w->input_height && ix >= 0 && ix < w->input_width;
+            const int32_t depth_in_fours = (w->kernel_height * w->kernel_width * channels) & ~3;
+            for (c = 0; c < channels; ++c, ++k) {
+                columns[slot(k, column, depth_in_fours)] = (int16_t)(
+                    inside ? input[(iy * w->input_width + ix) * channels + c] - q->input_zero_point
+                           : 0);
             }
         }
     }
@@ -130,7 +136,8 @@ static void im2col(const tt_window *w, const tt_quantization *q, const int8_t *i
 
 static void conv2d_dsp(const tt_window *w, const tt_quantization *q, const int8_t *input,
                        const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
-                       const int32_t *shift, int8_t *output, int16_t *scratch) {
+                       const int32_t *shift, const tt_channel_rescale *rescale,
+                       int8_t *output, int16_t *scratch) {
     const int32_t depth = w->kernel_height * w->kernel_width * w->input_channels;
     const int32_t positions = w->output_height * w->output_width;
     const int32_t out = w->output_channels;
@@ -141,7 +148,7 @@ static void conv2d_dsp(const tt_window *w, const tt_quantization *q, const int8_
         const int32_t second = position + 1 < positions ? position + 1 : position;
         im2col(w, q, input, position, scratch, 0);
         im2col(w, q, input, second, scratch, 1);
-        tt_matmul_dsp(weight, out, depth, scratch, 2, bias, multiplier, shift, q,
+        tt_matmul_dsp(weight, out, depth, scratch, 2, bias, multiplier, shift, rescale, q,
                       output + position * out, output + second * out);
     }
 }
@@ -149,16 +156,16 @@ static void conv2d_dsp(const tt_window *w, const tt_quantization *q, const int8_
 
 void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
                const int8_t *input, const int8_t *weight, const int32_t *bias,
-               const int32_t *multiplier, const int32_t *shift, int8_t *output,
-               int16_t *scratch) {
+               const int32_t *multiplier, const int32_t *shift,
+               const tt_channel_rescale *rescale, int8_t *output, int16_t *scratch) {
 #if TT_USE_DSP
     if (groups == 1) {
-        conv2d_dsp(window, quantization, input, weight, bias, multiplier, shift, output,
-                   scratch);
+        conv2d_dsp(window, quantization, input, weight, bias, multiplier, shift, rescale,
+                   output, scratch);
         return;
     }
 #endif
     (void)scratch;
     conv2d_reference(window, groups, quantization, input, weight, bias, multiplier, shift,
-                     output);
+                     rescale, output);
 }

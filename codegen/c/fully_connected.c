@@ -21,7 +21,8 @@
 void tt_fully_connected(int32_t in_features, int32_t out_features,
                         const tt_quantization *q, const int8_t *input,
                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
-                        const int32_t *shift, int8_t *output, int16_t *scratch) {
+                        const int32_t *shift, const tt_channel_rescale *rescale,
+                        int8_t *output, int16_t *scratch) {
     int32_t i;
 #if TT_USE_DSP
     const int32_t in_fours = in_features & ~3;
@@ -29,8 +30,8 @@ void tt_fully_connected(int32_t in_features, int32_t out_features,
     for (i = in_fours; i < in_features; ++i) {
         scratch[i] = (int16_t)(input[i] - q->input_zero_point);
     }
-    tt_matmul_dsp(weight, out_features, in_features, scratch, 1, bias, multiplier, shift, q,
-                  output, 0);
+    tt_matmul_dsp(weight, out_features, in_features, scratch, 1, bias, multiplier, shift, rescale,
+                  q, output, 0);
 #else
     int32_t o;
     (void)scratch;
@@ -40,9 +41,8 @@ void tt_fully_connected(int32_t in_features, int32_t out_features,
         for (i = 0; i < in_features; ++i) {
             acc += row[i] * (input[i] - q->input_zero_point);
         }
-        output[o] = tt_requantize(tt_wrapping_add(acc, bias[o]), multiplier[o], shift[o],
-                                  q->output_zero_point, q->act_min, q->act_max,
-                                  q->single_rounding);
+        output[o] = tt_requantize_channel(tt_wrapping_add(acc, tt_channel_bias(o, bias, rescale)),
+                                          o, multiplier, shift, rescale, q);
     }
 #endif
 }

@@ -121,42 +121,35 @@ TT_NOINLINE static void two_rows_one_column(const int8_t *row0, const int8_t *ro
 
 void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
                    int32_t column_count, const int32_t *bias, const int32_t *multiplier,
-                   const int32_t *shift, const tt_quantization *q, int8_t *output0,
-                   int8_t *output1) {
-    const int32_t output_zero_point = q->output_zero_point;
-    const int32_t act_min = q->act_min, act_max = q->act_max;
-    const int32_t single_rounding = q->single_rounding;
+                   const int32_t *shift, const tt_channel_rescale *rescale,
+                   const tt_quantization *quantization, int8_t *output0, int8_t *output1) {
+    /* A copy: a store through an int8_t pointer may alias anything, so fields
+     * read through `quantization` would be read again after every output. */
+    const tt_quantization q = *quantization;
     int32_t o;
     for (o = 0; o < rows; o += 2) {
-        /* An odd last filter is paired with itself: computed twice, stored once. */
-        const int32_t pair = o + 1 < rows ? 2 : 1;
-        const int8_t *row0 = weight + o * depth;
-        const int8_t *row1 = row0 + (pair - 1) * depth;
+        /* An odd last filter is paired with itself: computed twice, stored twice. */
+        const int32_t o1 = o + 1 < rows ? o + 1 : o;
         int32_t acc[4];
-        acc[0] = acc[1] = bias[o];
-        acc[2] = acc[3] = bias[o + pair - 1];
+        int8_t y00, y10;
+        acc[0] = acc[1] = tt_channel_bias(o, bias, rescale);
+        acc[2] = acc[3] = tt_channel_bias(o1, bias, rescale);
         if (column_count == 2) {
-            two_rows_two_columns(row0, row1, columns, depth, acc);
+            two_rows_two_columns(weight + o * depth, weight + o1 * depth, columns, depth, acc);
         } else {
-            two_rows_one_column(row0, row1, columns, depth, acc);
+            two_rows_one_column(weight + o * depth, weight + o1 * depth, columns, depth, acc);
         }
-        /* Written out rather than looped, so that each requantization is
-         * straight-line code with its parameters in registers. */
-        output0[o] = tt_requantize(acc[0], multiplier[o], shift[o], output_zero_point, act_min,
-                                   act_max, single_rounding);
-        if (pair == 2) {
-            output0[o + 1] = tt_requantize(acc[2], multiplier[o + 1], shift[o + 1],
-                                           output_zero_point, act_min, act_max, single_rounding);
-        }
+        /* Every output is computed before the first store, for the same reason. */
+        y00 = tt_requantize_channel(acc[0], o, multiplier, shift, rescale, &q);
+        y10 = tt_requantize_channel(acc[2], o1, multiplier, shift, rescale, &q);
         if (column_count == 2) {
-            output1[o] = tt_requantize(acc[1], multiplier[o], shift[o], output_zero_point,
-                                       act_min, act_max, single_rounding);
-            if (pair == 2) {
-                output1[o + 1] = tt_requantize(acc[3], multiplier[o + 1], shift[o + 1],
-                                               output_zero_point, act_min, act_max,
-                                               single_rounding);
-            }
+            const int8_t y01 = tt_requantize_channel(acc[1], o, multiplier, shift, rescale, &q);
+            const int8_t y11 = tt_requantize_channel(acc[3], o1, multiplier, shift, rescale, &q);
+            output1[o] = y01;
+            output1[o1] = y11;
         }
+        output0[o] = y00;
+        output0[o1] = y10;
     }
 }
 #else
