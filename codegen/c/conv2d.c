@@ -148,7 +148,7 @@ static void conv2d_dsp(const tt_window *w, const tt_quantization *q, const int8_
         const int32_t second = position + 1 < positions ? position + 1 : position;
         im2col(w, q, input, position, scratch, 0);
         im2col(w, q, input, second, scratch, 1);
-        tt_matmul_dsp(weight, out, depth, scratch, 2, bias, multiplier, shift, rescale, q,
+        tt_matmul_dsp(weight, out, depth, scratch, bias, multiplier, shift, rescale, q,
                       output + position * out, output + second * out);
     }
 }

@@ -9,7 +9,7 @@
  * A fully connected layer is a 1x1 convolution of a 1x1 image, so the DSP
  * path is the convolution's: the input is widened once to int16 minus its zero
  * point (in the order SXTB16 unpacks weights, tt_widen_fours), then
- * tt_matmul_dsp takes two rows of weights at a time with SMLAD.
+ * tt_matvec_dsp takes four rows of weights at a time with SMLAD.
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"
@@ -30,8 +30,8 @@ void tt_fully_connected(int32_t in_features, int32_t out_features,
     for (i = in_fours; i < in_features; ++i) {
         scratch[i] = (int16_t)(input[i] - q->input_zero_point);
     }
-    tt_matmul_dsp(weight, out_features, in_features, scratch, 1, bias, multiplier, shift, rescale,
-                  q, output, 0);
+    tt_matvec_dsp(weight, out_features, in_features, scratch, bias, multiplier, shift, rescale, q,
+                  output);
 #else
     int32_t o;
     (void)scratch;

@@ -12,15 +12,16 @@
  * were written in that order (tt_widen_fours in dsp_words.h), so each pair
  * of weights meets its pair of inputs.
  *
- * tt_matmul_dsp computes two filters against two columns at a time: each
- * weight word feeds two columns and each column word two filters, so four
- * SMLADs (eight multiply-adds) cost two weight loads, two SXTB16 and two
- * column loads.  The two columns are interleaved pair by pair (the
- * convolution's im2col writes them so): one pointer walks both, and the
- * loop needs one register fewer, which is what lets the four accumulators,
- * three pointers and five temporaries fit the core's fourteen free
- * registers without a spill.  With one column (the fully connected layer)
- * each column word feeds the two filters.
+ * tt_matmul_dsp (the convolution) computes two filters against two columns
+ * at a time: each weight word feeds two columns and each column word two
+ * filters, so eight SMLADs (sixteen multiply-adds) cost two weight loads,
+ * four SXTB16 and four column loads.  The two columns are interleaved pair
+ * by pair (the convolution's im2col writes them so): one pointer walks both,
+ * and the loop needs one register fewer, which is what lets the four
+ * accumulators, three pointers, a count and five temporaries fit the core's
+ * fourteen free registers without a spill.  tt_matvec_dsp (the fully
+ * connected layer, one column) takes four filters at a time instead, so that
+ * each column word feeds four.
  *
  * The accumulators start at the bias.  SMLAD adds modulo 2^32, an
  * instruction with a defined result, not C's signed +; the reference adds
@@ -82,74 +83,134 @@ TT_NOINLINE static void two_rows_two_columns(const int8_t *row0, const int8_t *r
     acc[3] = acc11;
 }
 
-/* Two filters times one column (the fully connected layer): acc[0] and acc[2]. */
-TT_NOINLINE static void two_rows_one_column(const int8_t *row0, const int8_t *row1,
-                                            const int16_t *column, int32_t groups,
-                                            int32_t acc[4]) {
-    int32_t acc0 = acc[0], acc1 = acc[2];
+/* Four filters, row_step apart, times one column (the fully connected
+ * layer): acc[i] += row i.column.  Each pair of column words feeds four
+ * filters. */
+TT_NOINLINE static void four_rows_one_column(const int8_t *row0, int32_t row_step,
+                                             const int16_t *column, int32_t groups,
+                                             int32_t acc[4]) {
+    int32_t acc0 = acc[0], acc1 = acc[1], acc2 = acc[2], acc3 = acc[3];
+    const int8_t *row1 = row0 + row_step;
+    const int32_t two_rows = 2 * row_step;  /* rows 2 and 3 are two_rows after rows 0 and 1 */
     do {
-        const uint32_t w0 = tt_load_word(row0), w1 = tt_load_word(row1);
         const int16x2_t x_even = tt_load_pair(column), x_odd = tt_load_pair(column + 2);
-        acc0 = __smlad(__sxtb16(w0), x_even, acc0);
-        acc1 = __smlad(__sxtb16(w1), x_even, acc1);
-        acc0 = __smlad(tt_odd_bytes(w0), x_odd, acc0);
-        acc1 = __smlad(tt_odd_bytes(w1), x_odd, acc1);
+        uint32_t w = tt_load_word(row0);
+        acc0 = __smlad(__sxtb16(w), x_even, acc0);
+        acc0 = __smlad(tt_odd_bytes(w), x_odd, acc0);
+        w = tt_load_word(row1);
+        acc1 = __smlad(__sxtb16(w), x_even, acc1);
+        acc1 = __smlad(tt_odd_bytes(w), x_odd, acc1);
+        w = tt_load_word(row0 + two_rows);
+        acc2 = __smlad(__sxtb16(w), x_even, acc2);
+        acc2 = __smlad(tt_odd_bytes(w), x_odd, acc2);
+        w = tt_load_word(row1 + two_rows);
+        acc3 = __smlad(__sxtb16(w), x_even, acc3);
+        acc3 = __smlad(tt_odd_bytes(w), x_odd, acc3);
         row0 += 4;
         row1 += 4;
         column += 4;
     } while (--groups);
     acc[0] = acc0;
-    acc[2] = acc1;
+    acc[1] = acc1;
+    acc[2] = acc2;
+    acc[3] = acc3;
 }
 
 void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
-                   int32_t column_count, const int32_t *bias, const int32_t *multiplier,
-                   const int32_t *shift, const tt_channel_rescale *rescale,
-                   const tt_quantization *quantization, int8_t *output0, int8_t *output1) {
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output0, int8_t *output1) {
     /* A copy: a store through an int8_t pointer may alias anything, so fields
      * read through `quantization` would be read again after every output. */
     const tt_quantization q = *quantization;
     const int32_t groups = depth >> 2, depth_in_fours = depth & ~3;
-    /* After the groups of four, the last depth % 4 values, one by one (per
-     * value, column 0 then column 1). */
-    const int16_t *tail_columns = columns + column_count * depth_in_fours;
+    /* After the groups of four, the last depth % 4 values, one by one, each
+     * column 0's then column 1's. */
+    const int16_t *tail_columns = columns + 2 * depth_in_fours;
     int32_t o, k;
     for (o = 0; o < rows; o += 2) {
         /* An odd last filter is paired with itself: computed twice, stored twice. */
         const int32_t o1 = o + 1 < rows ? o + 1 : o;
         const int8_t *row0 = weight + o * depth, *row1 = weight + o1 * depth;
         int32_t acc[4];
-        int8_t y00, y10;
+        int8_t y00, y01, y10, y11;
         acc[0] = acc[1] = tt_channel_bias(o, bias, rescale);
         acc[2] = acc[3] = tt_channel_bias(o1, bias, rescale);
         /* The tail first (a sum modulo 2^32 does not depend on the order of
          * its terms), in unsigned arithmetic, which wraps like SMLAD. */
         for (k = 0; k < depth - depth_in_fours; ++k) {
             const int32_t w0 = row0[depth_in_fours + k], w1 = row1[depth_in_fours + k];
-            const int16_t *x = tail_columns + column_count * k;
+            const int16_t *x = tail_columns + 2 * k;
             acc[0] = tt_wrapping_add(acc[0], w0 * x[0]);
+            acc[1] = tt_wrapping_add(acc[1], w0 * x[1]);
             acc[2] = tt_wrapping_add(acc[2], w1 * x[0]);
-            if (column_count == 2) {
-                acc[1] = tt_wrapping_add(acc[1], w0 * x[1]);
-                acc[3] = tt_wrapping_add(acc[3], w1 * x[1]);
-            }
+            acc[3] = tt_wrapping_add(acc[3], w1 * x[1]);
         }
-        if (groups > 0 && column_count == 2) {
+        if (groups > 0) {
             two_rows_two_columns(row0, row1, columns, groups, acc);
-        } else if (groups > 0) {
-            two_rows_one_column(row0, row1, columns, groups, acc);
         }
         /* Every output is computed before the first store, for the same reason. */
         y00 = tt_requantize_channel(acc[0], o, multiplier, shift, rescale, &q);
+        y01 = tt_requantize_channel(acc[1], o, multiplier, shift, rescale, &q);
         y10 = tt_requantize_channel(acc[2], o1, multiplier, shift, rescale, &q);
-        if (column_count == 2) {
-            const int8_t y01 = tt_requantize_channel(acc[1], o, multiplier, shift, rescale, &q);
-            const int8_t y11 = tt_requantize_channel(acc[3], o1, multiplier, shift, rescale, &q);
-            output1[o] = y01;
-            output1[o1] = y11;
-        }
+        y11 = tt_requantize_channel(acc[3], o1, multiplier, shift, rescale, &q);
         output0[o] = y00;
+        output1[o] = y01;
         output0[o1] = y10;
+        output1[o1] = y11;
+    }
+}
+
+/* The products of the last depth % 4 values of `row` and `column` (one
+ * column), added to acc one at a time in unsigned arithmetic, which wraps
+ * like SMLAD. */
+TT_INLINE int32_t with_tail(int32_t acc, const int8_t *row, const int16_t *column,
+                            int32_t depth_in_fours, int32_t depth) {
+    int32_t k;
+    for (k = depth_in_fours; k < depth; ++k) {
+        acc = tt_wrapping_add(acc, row[k] * column[k]);
+    }
+    return acc;
+}
+
+void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *column,
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output) {
+    const tt_quantization q = *quantization;
+    const int32_t groups = depth >> 2, depth_in_fours = depth & ~3;
+    /* Four rows at a time, `step` apart.  A last block of fewer than four is
+     * moved back to end at the last row: it computes up to three rows again
+     * and stores their same bytes again.  With fewer than four rows in all,
+     * each row goes alone, as four copies of itself (step 0). */
+    const int32_t step = rows >= 4 ? 1 : 0;
+    const int32_t row_step = step * depth;
+    int32_t o;
+    for (o = 0; o < rows; o += step ? 4 : 1) {
+        const int32_t c0 = step && o + 4 > rows ? rows - 4 : o;
+        const int32_t c1 = c0 + step, c2 = c1 + step, c3 = c2 + step;
+        const int8_t *row0 = weight + c0 * depth;
+        int32_t acc[4];
+        int8_t y0, y1, y2, y3;
+        acc[0] = with_tail(tt_channel_bias(c0, bias, rescale), row0, column, depth_in_fours,
+                           depth);
+        acc[1] = with_tail(tt_channel_bias(c1, bias, rescale), row0 + row_step, column,
+                           depth_in_fours, depth);
+        acc[2] = with_tail(tt_channel_bias(c2, bias, rescale), row0 + 2 * row_step, column,
+                           depth_in_fours, depth);
+        acc[3] = with_tail(tt_channel_bias(c3, bias, rescale), row0 + 3 * row_step, column,
+                           depth_in_fours, depth);
+        if (groups > 0) {
+            four_rows_one_column(row0, row_step, column, groups, acc);
+        }
+        y0 = tt_requantize_channel(acc[0], c0, multiplier, shift, rescale, &q);
+        y1 = tt_requantize_channel(acc[1], c1, multiplier, shift, rescale, &q);
+        y2 = tt_requantize_channel(acc[2], c2, multiplier, shift, rescale, &q);
+        y3 = tt_requantize_channel(acc[3], c3, multiplier, shift, rescale, &q);
+        output[c0] = y0;
+        output[c1] = y1;
+        output[c2] = y2;
+        output[c3] = y3;
     }
 }
 #else

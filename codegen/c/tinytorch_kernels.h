@@ -126,13 +126,17 @@ void tt_add(const tt_add_parameters *parameters, int32_t size, const int8_t *a,
             const int8_t *b, int8_t *output);
 
 #if TT_USE_DSP
-/* The DSP path's shared inner product (matmul_dsp.c): `rows` filters of
- * `depth` weights times one column, or two interleaved columns
- * (column_count 2), written to output0 (and output1). */
+/* The DSP path's products (matmul_dsp.c): `rows` filters of `depth`
+ * weights times two interleaved columns (the convolution's im2col), written
+ * to output0 and output1; or times one column (the fully connected layer). */
 void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
-                   int32_t column_count, const int32_t *bias, const int32_t *multiplier,
-                   const int32_t *shift, const tt_channel_rescale *rescale,
-                   const tt_quantization *quantization, int8_t *output0, int8_t *output1);
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output0, int8_t *output1);
+void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *column,
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output);
 #endif
 
 #ifdef __cplusplus
