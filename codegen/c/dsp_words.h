@@ -19,9 +19,10 @@
  * Why not __ror from <arm_acle.h>: GCC's arm_acle.h does not declare it; the
  * C rotation below compiles to the same single ROR under both compilers.
  * SXTB16 can rotate its operand itself (SXTB16 rd, rm, ROR #8): clang folds
- * the rotation into it, GCC 12 does not, so tt_odd_bytes says it in one
- * instruction of inline assembly for GCC (one instruction fewer per four
- * weights in the DSP path's inner loops).
+ * the rotation into it, GCC 12 does not, so tt_odd_bytes (and
+ * tt_add_odd_bytes, for SXTAB16) say it in one instruction of inline
+ * assembly for GCC: one instruction fewer per four weights or inputs in the
+ * DSP path's inner loops.
  *
  * Inlining is forced for GCC only.  At -Os GCC would call these
  * one-instruction helpers instead of inlining them (the 1x1 convolution took
@@ -64,16 +65,28 @@ TT_WORD_INLINE uint32_t tt_rotate_right_8(uint32_t word) {
 }
 
 /* Bytes 1 and 3 of the word, sign-extended to int16: SXTB16 of the word
- * rotated by 8 bits (bytes 0 and 2 are __sxtb16 of the word itself). */
+ * rotated by 8 bits (bytes 0 and 2 are __sxtb16 of the word itself); and
+ * the same added to the two halves of `pair` (SXTAB16, bytes 0 and 2 being
+ * __sxtab16(pair, word)). */
 #if defined(__GNUC__) && !defined(__clang__)
 TT_WORD_INLINE int16x2_t tt_odd_bytes(uint32_t word) {
-    int16x2_t pair;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(pair) : "r"(word));
-    return pair;
+    int16x2_t bytes;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(bytes) : "r"(word));
+    return bytes;
+}
+
+TT_WORD_INLINE int16x2_t tt_add_odd_bytes(int16x2_t pair, uint32_t word) {
+    int16x2_t sum;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(sum) : "r"(pair), "r"(word));
+    return sum;
 }
 #else
 TT_WORD_INLINE int16x2_t tt_odd_bytes(uint32_t word) {
     return __sxtb16(tt_rotate_right_8(word));
+}
+
+TT_WORD_INLINE int16x2_t tt_add_odd_bytes(int16x2_t pair, uint32_t word) {
+    return __sxtab16(pair, tt_rotate_right_8(word));
 }
 #endif
 
@@ -91,7 +104,7 @@ TT_WORD_INLINE void tt_widen_fours(const int8_t *values, int32_t fours,
     for (; fours > 0; --fours) {
         const uint32_t word = tt_load_word(values);
         tt_store_pair(pairs, __sxtab16(minus_zero_point, word));
-        tt_store_pair(pairs + step / 2, __sxtab16(minus_zero_point, tt_rotate_right_8(word)));
+        tt_store_pair(pairs + step / 2, tt_add_odd_bytes(minus_zero_point, word));
         values += 4;
         pairs += step;
     }
