@@ -116,6 +116,28 @@ TT_NOINLINE static void four_rows_one_column(const int8_t *row0, int32_t row_ste
     acc[3] = acc3;
 }
 
+/* TFLite's requantization, for a layer without the emitter's proof, out of
+ * line: it takes about 35 instructions, to which a call adds a few, while a
+ * copy inlined at each of the places below would add about 150 bytes. */
+TT_NOINLINE static int8_t requantize_tflite(int32_t acc, int32_t o, const int32_t *multiplier,
+                                            const int32_t *shift, const tt_quantization *q) {
+    return tt_requantize(acc, multiplier[o], shift[o], q->output_zero_point, q->act_min,
+                         q->act_max, q->single_rounding);
+}
+
+/* Output channel o's requantization: the bounded one (a few instructions,
+ * inlined) where the emitter gave its constants, else TFLite's. */
+TT_INLINE int8_t requantize_output(int32_t acc, int32_t o, const int32_t *multiplier,
+                                   const int32_t *shift, const tt_channel_rescale *rescale,
+                                   const tt_quantization *q) {
+    if (rescale) {
+        const tt_channel_rescale *r = rescale + o;
+        return tt_requantize_bounded(acc, r->multiplier, r->left_shift, r->offset,
+                                     r->right_shift, q->act_min, q->act_max);
+    }
+    return requantize_tflite(acc, o, multiplier, shift, q);
+}
+
 void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
                    const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
                    const tt_channel_rescale *rescale, const tt_quantization *quantization,
@@ -150,27 +172,15 @@ void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int1
             two_rows_two_columns(row0, row1, columns, groups, acc);
         }
         /* Every output is computed before the first store, for the same reason. */
-        y00 = tt_requantize_channel(acc[0], o, multiplier, shift, rescale, &q);
-        y01 = tt_requantize_channel(acc[1], o, multiplier, shift, rescale, &q);
-        y10 = tt_requantize_channel(acc[2], o1, multiplier, shift, rescale, &q);
-        y11 = tt_requantize_channel(acc[3], o1, multiplier, shift, rescale, &q);
+        y00 = requantize_output(acc[0], o, multiplier, shift, rescale, &q);
+        y01 = requantize_output(acc[1], o, multiplier, shift, rescale, &q);
+        y10 = requantize_output(acc[2], o1, multiplier, shift, rescale, &q);
+        y11 = requantize_output(acc[3], o1, multiplier, shift, rescale, &q);
         output0[o] = y00;
         output1[o] = y01;
         output0[o1] = y10;
         output1[o1] = y11;
     }
-}
-
-/* The products of the last depth % 4 values of `row` and `column` (one
- * column), added to acc one at a time in unsigned arithmetic, which wraps
- * like SMLAD. */
-TT_INLINE int32_t with_tail(int32_t acc, const int8_t *row, const int16_t *column,
-                            int32_t depth_in_fours, int32_t depth) {
-    int32_t k;
-    for (k = depth_in_fours; k < depth; ++k) {
-        acc = tt_wrapping_add(acc, row[k] * column[k]);
-    }
-    return acc;
 }
 
 void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *column,
@@ -182,32 +192,34 @@ void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int1
     /* Four rows at a time, `step` apart.  A last block of fewer than four is
      * moved back to end at the last row: it computes up to three rows again
      * and stores their same bytes again.  With fewer than four rows in all,
-     * each row goes alone, as four copies of itself (step 0). */
+     * each row goes alone, as four copies of itself (step 0).  A fully
+     * connected output sums many products, so the per-output work is looped
+     * over the four (smaller code) rather than written out. */
     const int32_t step = rows >= 4 ? 1 : 0;
-    const int32_t row_step = step * depth;
-    int32_t o;
+    int32_t o, i, k;
     for (o = 0; o < rows; o += step ? 4 : 1) {
-        const int32_t c0 = step && o + 4 > rows ? rows - 4 : o;
-        const int32_t c1 = c0 + step, c2 = c1 + step, c3 = c2 + step;
-        const int8_t *row0 = weight + c0 * depth;
+        const int32_t first = step && o + 4 > rows ? rows - 4 : o;
+        const int8_t *row0 = weight + first * depth;
+        const int32_t c1 = first + step, c2 = c1 + step, c3 = c2 + step;
         int32_t acc[4];
         int8_t y0, y1, y2, y3;
-        acc[0] = with_tail(tt_channel_bias(c0, bias, rescale), row0, column, depth_in_fours,
-                           depth);
-        acc[1] = with_tail(tt_channel_bias(c1, bias, rescale), row0 + row_step, column,
-                           depth_in_fours, depth);
-        acc[2] = with_tail(tt_channel_bias(c2, bias, rescale), row0 + 2 * row_step, column,
-                           depth_in_fours, depth);
-        acc[3] = with_tail(tt_channel_bias(c3, bias, rescale), row0 + 3 * row_step, column,
-                           depth_in_fours, depth);
-        if (groups > 0) {
-            four_rows_one_column(row0, row_step, column, groups, acc);
+        acc[0] = tt_channel_bias(first, bias, rescale);
+        acc[1] = tt_channel_bias(c1, bias, rescale);
+        acc[2] = tt_channel_bias(c2, bias, rescale);
+        acc[3] = tt_channel_bias(c3, bias, rescale);
+        for (k = depth_in_fours; k < depth; ++k) {  /* the tail, as in tt_matmul_dsp */
+            for (i = 0; i < 4; ++i) {
+                acc[i] = tt_wrapping_add(acc[i], row0[i * step * depth + k] * column[k]);
+            }
         }
-        y0 = tt_requantize_channel(acc[0], c0, multiplier, shift, rescale, &q);
-        y1 = tt_requantize_channel(acc[1], c1, multiplier, shift, rescale, &q);
-        y2 = tt_requantize_channel(acc[2], c2, multiplier, shift, rescale, &q);
-        y3 = tt_requantize_channel(acc[3], c3, multiplier, shift, rescale, &q);
-        output[c0] = y0;
+        if (groups > 0) {
+            four_rows_one_column(row0, step * depth, column, groups, acc);
+        }
+        y0 = requantize_output(acc[0], first, multiplier, shift, rescale, &q);
+        y1 = requantize_output(acc[1], c1, multiplier, shift, rescale, &q);
+        y2 = requantize_output(acc[2], c2, multiplier, shift, rescale, &q);
+        y3 = requantize_output(acc[3], c3, multiplier, shift, rescale, &q);
+        output[first] = y0;
         output[c1] = y1;
         output[c2] = y2;
         output[c3] = y3;
