@@ -7,9 +7,10 @@
  * generator's MAX_PATCH bound); the bias is added with tt_wrapping_add.
  *
  * A fully connected layer is a 1x1 convolution of a 1x1 image, so the DSP
- * path is the convolution's: the input is widened once to int16 minus its zero
- * point (in the order SXTB16 unpacks weights, tt_widen_fours), then
- * tt_matvec_dsp takes four rows of weights at a time with SMLAD.
+ * path works like the convolution's: the input is widened once to int16
+ * minus its zero point (in the order SXTB16 unpacks weights, tt_widen_fours),
+ * then tt_matvec_dsp (matmul_dsp.c) takes four rows of weights at a time with
+ * SMLAD, each input word feeding the four.
  */
 #include "tinytorch_kernels.h"
 #include "requantize.h"

@@ -1,4 +1,4 @@
-/* The DSP path's inner product: int8 filters times int16 columns, with SMLAD.
+/* The DSP path's products: int8 filters times int16 columns, with SMLAD.
  *
  * The Cortex-M4/M7 DSP extension multiplies two pairs of 16-bit numbers and
  * adds both products to an accumulator in one instruction, SMLAD:
@@ -27,8 +27,9 @@
  * instruction with a defined result, not C's signed +; the reference adds
  * the bias modulo 2^32 too (tt_wrapping_add), and a sum modulo 2^32 does not
  * depend on the order of its terms, so the sums are the reference's.  Then
- * each accumulator is requantized exactly as on the reference path, in one
- * loop, so the requantization code is inlined once.
+ * each accumulator is requantized as on the reference path: with the
+ * emitter's bounded constants where it gave them (a few instructions,
+ * inlined), else with TFLite's requantization (a function of its own).
  *
  * Compiled only where the compiler defines __ARM_FEATURE_DSP; the intrinsics
  * come from the compiler's own <arm_acle.h>.
@@ -192,9 +193,7 @@ void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int1
     /* Four rows at a time, `step` apart.  A last block of fewer than four is
      * moved back to end at the last row: it computes up to three rows again
      * and stores their same bytes again.  With fewer than four rows in all,
-     * each row goes alone, as four copies of itself (step 0).  A fully
-     * connected output sums many products, so the per-output work is looped
-     * over the four (smaller code) rather than written out. */
+     * each row goes alone, as four copies of itself (step 0). */
     const int32_t step = rows >= 4 ? 1 : 0;
     int32_t o, i, k;
     for (o = 0; o < rows; o += step ? 4 : 1) {
