@@ -8,8 +8,8 @@ keyword-spotting DS-CNN), it prints:
 * the arena against the live-activation lower bound,
 * instructions per inference and per multiply-accumulate, for the reference
   C (built with -DTT_REFERENCE_KERNELS) and the DSP path, at -Os and -O2
-  (the depthwise layer twice: through the bounded kernel the emitter picks for
-  it, and through the general kernel it falls back to),
+  (each layer twice: with the bounded requantization the emitter picks where
+  it proves it exact, and with TFLite's, which it falls back to),
 
 for each cross compiler (Zig's clang and arm-none-eabi-gcc, where installed),
 and checks on the way that every build is bit-exact with the int8 interpreter
@@ -95,12 +95,13 @@ def layers(workdir: Path, optimizations: list[str], toolchain: str) -> None:
         f"{'ref ' + o:>10}{'DSP ' + o:>10}" for o in optimizations) + "   CMSIS-NN  DSP/CMSIS")
     for name, graph in single_layer_graphs(np.random.default_rng(1)).items():
         layer_row(workdir, optimizations, name, name, graph, toolchain)
-        if "depthwise" in name:
-            # The same layer through tt_depthwise_conv2d, the kernel the emitter
-            # falls back to when it cannot prove the accumulators small.
-            with mock.patch("tinytorch.codegen.c_kernels.bounded_depthwise_rescale",
-                            return_value=None):
-                layer_row(workdir, optimizations, name, "  (general kernel)", graph, toolchain)
+        # The same layer with TFLite's requantization, which the emitter falls
+        # back to when it cannot prove the accumulators small (for depthwise,
+        # the kernel tt_depthwise_conv2d).
+        with mock.patch("tinytorch.codegen.c_kernels.bounded_requantization",
+                        return_value=None):
+            layer_row(workdir, optimizations, name, "  (TFLite requantization)", graph,
+                      toolchain)
 
 
 def layer_row(workdir: Path, optimizations: list[str], name: str, label: str, graph,

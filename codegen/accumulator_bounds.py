@@ -13,10 +13,11 @@ generator:
 1. ``MAX_PATCH``: how many products one output may sum.  The emitter refuses
    a layer with more (``EmitError``); with at most that many, the sum of the
    products cannot leave the int32 range.
-2. ``bounded_rescale``: for a depthwise layer, a much tighter bound, channel
-   by channel, from the actual weights and bias.  Where it holds, the layer
-   may use ``tt_requantize_bounded``, a requantization of five instructions
-   instead of about thirty-five, with exactly TFLite's bytes.
+2. ``bounded_rescale``: for a layer with weights (depthwise, convolution,
+   fully connected), a much tighter bound, channel by channel, from the
+   actual weights and bias.  Where it holds, the layer may use
+   ``tt_requantize_bounded``, a requantization of five instructions instead
+   of about thirty-five, with exactly TFLite's bytes.
 
 Why a proof, and not a test
 ---------------------------
@@ -68,7 +69,9 @@ Where it sits
 -------------
 ``emitter.py`` checks MAX_PATCH for every layer (``c_kernels.py`` says how
 many products each kernel sums); ``c_kernels.py`` asks ``bounded_rescale``
-before it calls the bounded depthwise kernel.
+for every layer with weights, and passes the kernel the per-channel
+constants where the proof holds (the bounded depthwise kernel; the
+``rescale`` argument of the convolution and the fully connected layer).
 """
 from __future__ import annotations
 

@@ -75,15 +75,47 @@ def _weights_per_output(graph: "Int8Graph", op: "Op") -> int:
     return int(np.prod(graph.tensor(op.inputs[1]).shape[1:]))
 
 
+# ---- requantization: TFLite's, or the bounded form where proven ------------------------
+def bounded_requantization(op: "Op", graph: "Int8Graph") -> list[tuple[int, ...]] | None:
+    """The per-channel constants of ``tt_requantize_bounded`` (a ``tt_channel_rescale`` each)
+    for ``op``, a layer with weights, or None where they do not apply: they need double
+    rounding and the proof of ``accumulator_bounds.bounded_rescale``."""
+    if graph.rounding != "double":
+        return None
+    x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return bounded_rescale(graph.tensor(op.inputs[1]).data, graph.tensor(op.inputs[2]).data,
+                           op.attributes["multiplier"], op.attributes["shift"], x.zero_point,
+                           out.zero_point)
+
+
+def _rescale_table(writer: "ModelWriter", prefix: str, rescale: list[tuple[int, ...]]) -> str:
+    rows = ",\n    ".join("{" + ", ".join(map(str, row)) + "}" for row in rescale)
+    writer.constant(f"static const tt_channel_rescale {prefix}_rescale"
+                    f"[{len(rescale)}] = {{\n    {rows}\n}};\n")
+    return f"{prefix}_rescale"
+
+
+def _weights_and_requantization(writer: "ModelWriter", op: "Op", prefix: str,
+                                weight: np.ndarray) -> list[str]:
+    """The arguments weight, bias, multiplier, shift, rescale of ``tt_conv2d`` and
+    ``tt_fully_connected``: the bounded constants where proven (bias, multiplier and shift
+    then 0), else TFLite's arrays and rescale 0."""
+    rescale = bounded_requantization(op, writer.graph)
+    if rescale is None:
+        return [*writer.requantization_arrays(prefix, op, weight), "0"]
+    return [writer.array("int8_t", f"{prefix}_weight", weight), "0", "0", "0",
+            _rescale_table(writer, prefix, rescale)]
+
+
 # ---- convolution: tt_conv2d --------------------------------------------------------------
 def _conv2d_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
     a, weight = op.attributes, writer.graph.tensor(op.inputs[1])
     window = writer.window(prefix, op, weight.shape[1:3], a["stride"], a["dilation"],
                            a["padding"])
     quantization = writer.quantization(prefix, op)
-    arrays = writer.requantization_arrays(prefix, op, weight.data)
+    arguments = _weights_and_requantization(writer, op, prefix, weight.data)
     return writer.call("tt_conv2d", [window, str(a["groups"]), quantization,
-                                     writer.pointer(op.inputs[0]), *arrays,
+                                     writer.pointer(op.inputs[0]), *arguments,
                                      writer.pointer(op.outputs[0]), "SCRATCH"])
 
 
@@ -102,11 +134,9 @@ def bounded_depthwise_rescale(op: "Op", graph: "Int8Graph") -> list[tuple[int, .
     ``op``, or None where that kernel does not apply: it needs depth multiplier 1,
     double rounding, and the proof of ``accumulator_bounds.bounded_rescale``."""
     x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    if graph.rounding != "double" or x.shape[3] != out.shape[3]:
+    if x.shape[3] != out.shape[3]:
         return None
-    return bounded_rescale(graph.tensor(op.inputs[1]).data, graph.tensor(op.inputs[2]).data,
-                           op.attributes["multiplier"], op.attributes["shift"], x.zero_point,
-                           out.zero_point)
+    return bounded_requantization(op, graph)
 
 
 def _depthwise_conv2d_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
@@ -120,11 +150,9 @@ def _depthwise_conv2d_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
         arrays = writer.requantization_arrays(prefix, op, _depthwise_weight(graph, op))
         return writer.call("tt_depthwise_conv2d", [window, quantization, x, *arrays, out])
     weight = writer.array("int8_t", f"{prefix}_weight", _depthwise_weight(graph, op))
-    rows = ",\n    ".join("{" + ", ".join(map(str, row)) + "}" for row in rescale)
-    writer.constant(f"static const tt_channel_rescale {prefix}_rescale"
-                    f"[{len(rescale)}] = {{\n    {rows}\n}};\n")
     return writer.call("tt_depthwise_conv2d_bounded",
-                       [window, quantization, x, weight, f"{prefix}_rescale", out])
+                       [window, quantization, x, weight, _rescale_table(writer, prefix, rescale),
+                        out])
 
 
 # ---- fully connected: tt_fully_connected -------------------------------------------------
@@ -132,9 +160,9 @@ def _fully_connected_call(writer: "ModelWriter", op: "Op", prefix: str) -> str:
     weight = writer.graph.tensor(op.inputs[1])
     out_features, in_features = weight.shape
     quantization = writer.quantization(prefix, op)
-    arrays = writer.requantization_arrays(prefix, op, weight.data)
+    arguments = _weights_and_requantization(writer, op, prefix, weight.data)
     return writer.call("tt_fully_connected", [str(in_features), str(out_features), quantization,
-                                              writer.pointer(op.inputs[0]), *arrays,
+                                              writer.pointer(op.inputs[0]), *arguments,
                                               writer.pointer(op.outputs[0]), "SCRATCH"])
 
 

@@ -72,8 +72,8 @@ TT_INLINE void one_tap(const int8_t *x_pointer, const int8_t *f_pointer,
     const uint32_t f = tt_load_word(f_pointer);
     /* SXTAB16 widens and adds in one instruction: x - zero point. */
     const int16x2_t x_even = __sxtab16(minus_zero_point, x);
-    const int16x2_t x_odd = __sxtab16(minus_zero_point, tt_rotate_right_8(x));
-    const int16x2_t f_even = __sxtb16(f), f_odd = __sxtb16(tt_rotate_right_8(f));
+    const int16x2_t x_odd = tt_add_odd_bytes(minus_zero_point, x);
+    const int16x2_t f_even = __sxtb16(f), f_odd = tt_odd_bytes(f);
     acc[0] = __smlabb(f_even, x_even, acc[0]);
     acc[2] = __smlatt(f_even, x_even, acc[2]);
     acc[1] = __smlabb(f_odd, x_odd, acc[1]);
@@ -145,8 +145,7 @@ void tt_depthwise_conv2d(const tt_window *w, const tt_quantization *q, const int
                     ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
                 const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
-                const int16x2_t minus_zero_point =
-                    (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                const int16x2_t minus_zero_point = tt_pair_of(-q->input_zero_point);
                 const int32_t output_zero_point = q->output_zero_point;
                 const int32_t act_min = q->act_min, act_max = q->act_max;
                 const int32_t single_rounding = q->single_rounding;
@@ -260,8 +259,7 @@ void tt_depthwise_conv2d_bounded(const tt_window *w, const tt_quantization *q,
                     ox * w->stride_width - w->pad_left + kx_first * w->dilation_width;
                 const int8_t *pixel = input + (first_y * w->input_width + first_x) * channels;
                 const int8_t *filter = weight + (ky_first * w->kernel_width + kx_first) * channels;
-                const int16x2_t minus_zero_point =
-                    (int16x2_t)((uint32_t)(uint16_t)(-q->input_zero_point) * 0x10001u);
+                const int16x2_t minus_zero_point = tt_pair_of(-q->input_zero_point);
                 /* act_min and act_max in each byte of a word, for store_four. */
                 const uint32_t act_min4 = (uint32_t)(uint8_t)act_min * 0x01010101u;
                 const uint32_t act_max4 = (uint32_t)(uint8_t)act_max * 0x01010101u;

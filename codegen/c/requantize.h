@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "tinytorch_kernels.h"
+
 /* Inlined into every kernel's inner loop: a call per output would cost more
  * than the arithmetic (GCC and clang; other compilers decide for themselves). */
 #if defined(__GNUC__)
@@ -139,6 +141,27 @@ TT_INLINE int8_t tt_requantize_bounded(int32_t accumulator, int32_t multiplier,
         value = act_max;
     }
     return (int8_t)value;
+}
+
+/* An output channel's bias, and its requantization, the way the emitter
+ * chose for the layer (tinytorch_kernels.h): with the proven per-channel
+ * constants `rescale` where given, else TFLite's bias, multiplier and shift. */
+TT_INLINE int32_t tt_channel_bias(int32_t o, const int32_t *bias,
+                                  const tt_channel_rescale *rescale) {
+    return rescale ? rescale[o].bias : bias[o];
+}
+
+TT_INLINE int8_t tt_requantize_channel(int32_t accumulator, int32_t o,
+                                       const int32_t *multiplier, const int32_t *shift,
+                                       const tt_channel_rescale *rescale,
+                                       const tt_quantization *q) {
+    if (rescale) {
+        const tt_channel_rescale *r = rescale + o;
+        return tt_requantize_bounded(accumulator, r->multiplier, r->left_shift, r->offset,
+                                     r->right_shift, q->act_min, q->act_max);
+    }
+    return tt_requantize(accumulator, multiplier[o], shift[o], q->output_zero_point,
+                         q->act_min, q->act_max, q->single_rounding);
 }
 
 #endif

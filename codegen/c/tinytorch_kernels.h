@@ -53,23 +53,9 @@ typedef struct {
     int32_t pad_top, pad_left;
 } tt_window;
 
-/* Convolution; weight [out][kh][kw][in / groups].  scratch: two receptive
- * fields for the DSP path (which runs when groups == 1), 2 * kh * kw *
- * (in / groups) int16 values; unused (may be 0) otherwise.  The code generator
- * sizes it by the same formula (codegen/c_kernels.py). */
-void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
-               const int8_t *input, const int8_t *weight, const int32_t *bias,
-               const int32_t *multiplier, const int32_t *shift, int8_t *output,
-               int16_t *scratch);
-
-/* Depthwise convolution with depth multiplier output_channels / input_channels;
- * weight in TFLite's depthwise layout [kh][kw][out]. */
-void tt_depthwise_conv2d(const tt_window *window, const tt_quantization *quantization,
-                         const int8_t *input, const int8_t *weight, const int32_t *bias,
-                         const int32_t *multiplier, const int32_t *shift, int8_t *output);
-
 /* One output channel's bias and requantization constants, prepared by the
- * emitter for tt_requantize_bounded (requantize.h explains them). */
+ * emitter for tt_requantize_bounded (requantize.h explains them) where it has
+ * proven a layer's accumulators small (codegen/accumulator_bounds.py). */
 typedef struct {
     int32_t bias;
     int32_t multiplier;
@@ -77,6 +63,28 @@ typedef struct {
     uint8_t left_shift;   /* max(shift, 0) + 1 */
     uint8_t right_shift;  /* right + 1 */
 } tt_channel_rescale;     /* 16 bytes */
+
+/* How the layers with weights requantize: `rescale`, one tt_channel_rescale
+ * per output channel, where the emitter proved it exact; then bias,
+ * multiplier and shift are unused (may be 0), and of `quantization` only the
+ * input zero point and the clamp are read.  Otherwise rescale is 0 and bias,
+ * multiplier and shift give TFLite's requantization (tt_requantize). */
+
+/* Convolution; weight [out][kh][kw][in / groups].  scratch: two receptive
+ * fields for the DSP path (which runs when groups == 1), 2 * kh * kw *
+ * (in / groups) int16 values; unused (may be 0) otherwise.  The code generator
+ * sizes it by the same formula (codegen/c_kernels.py). */
+void tt_conv2d(const tt_window *window, int32_t groups, const tt_quantization *quantization,
+               const int8_t *input, const int8_t *weight, const int32_t *bias,
+               const int32_t *multiplier, const int32_t *shift,
+               const tt_channel_rescale *rescale, int8_t *output, int16_t *scratch);
+
+/* Depthwise convolution with depth multiplier output_channels / input_channels;
+ * weight in TFLite's depthwise layout [kh][kw][out]. */
+void tt_depthwise_conv2d(const tt_window *window, const tt_quantization *quantization,
+                         const int8_t *input, const int8_t *weight, const int32_t *bias,
+                         const int32_t *multiplier, const int32_t *shift, int8_t *output);
+
 
 /* Depthwise convolution, depth multiplier 1, double rounding, for a layer
  * whose accumulators the emitter proved small: the same bytes as
@@ -93,7 +101,8 @@ void tt_depthwise_conv2d_bounded(const tt_window *window, const tt_quantization 
 void tt_fully_connected(int32_t in_features, int32_t out_features,
                         const tt_quantization *quantization, const int8_t *input,
                         const int8_t *weight, const int32_t *bias, const int32_t *multiplier,
-                        const int32_t *shift, int8_t *output, int16_t *scratch);
+                        const int32_t *shift, const tt_channel_rescale *rescale,
+                        int8_t *output, int16_t *scratch);
 
 /* Pooling keeps the input's scale and zero point: only act_min / act_max are used. */
 void tt_max_pool2d(const tt_window *window, int32_t act_min, int32_t act_max,
@@ -132,13 +141,17 @@ void tt_softmax(const tt_softmax_parameters *parameters, int32_t rows, int32_t d
                 const int8_t *input, int8_t *output);
 
 #if TT_USE_DSP
-/* The DSP path's shared inner product (matmul_dsp.c). */
-void tt_expand_to_int16_reordered(const int8_t *values, int32_t count, int32_t zero_point,
-                                  int16_t *expanded);
-void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth,
-                   const int16_t *column0, const int16_t *column1, const int32_t *bias,
-                   const int32_t *multiplier, const int32_t *shift,
-                   const tt_quantization *quantization, int8_t *output0, int8_t *output1);
+/* The DSP path's products (matmul_dsp.c): `rows` filters of `depth`
+ * weights times two interleaved columns (the convolution's im2col), written
+ * to output0 and output1; or times one column (the fully connected layer). */
+void tt_matmul_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *columns,
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output0, int8_t *output1);
+void tt_matvec_dsp(const int8_t *weight, int32_t rows, int32_t depth, const int16_t *column,
+                   const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                   const tt_channel_rescale *rescale, const tt_quantization *quantization,
+                   int8_t *output);
 #endif
 
 #ifdef __cplusplus

@@ -1,6 +1,8 @@
 """ctypes mirrors of the C kernels' parameter structs (codegen/c/tinytorch_kernels.h)."""
 import ctypes
 
+import numpy as np
+
 int32 = ctypes.c_int32
 
 
@@ -26,3 +28,16 @@ class AddParameters(ctypes.Structure):
 class SoftmaxParameters(ctypes.Structure):
     _fields_ = [(name, int32) for name in (
         "input_multiplier", "input_left_shift", "diff_min", "single_rounding")]
+
+
+RESCALE = np.dtype([("bias", "<i4"), ("multiplier", "<i4"), ("offset", "<i4"),
+                    ("left_shift", "u1"), ("right_shift", "u1"), ("padding", "u1", 2)])
+
+
+def rescale_bytes(rows) -> np.ndarray:
+    """Rows of bounded_rescale as C's tt_channel_rescale array (16 bytes each)."""
+    table = np.zeros(len(rows), RESCALE)
+    for i, row in enumerate(rows):
+        for name, value in zip(RESCALE.names, row):
+            table[name][i] = value
+    return table

@@ -23,7 +23,7 @@ from tinytorch.kernels import int8 as kernels
 from tinytorch.kernels.int8.requantize import quantize_multiplier, requantize
 from tinytorch.quant import Int8Interpreter
 
-from c_kernel_structs import Quantization, Window
+from c_kernel_structs import Quantization, Window, rescale_bytes
 
 
 def bounded_in_python(acc, row, act_min=-128, act_max=127):
@@ -87,19 +87,6 @@ def every_tie_case(output_zero_point=-3):
                 window=Window(16, 16, 8, 16, 16, 8, 1, 1, 1, 1, 1, 1, 0, 0),
                 quantization=Quantization(0, output_zero_point, -128, 127, 0),
                 expected=expected)
-
-
-RESCALE = np.dtype([("bias", "<i4"), ("multiplier", "<i4"), ("offset", "<i4"),
-                    ("left_shift", "u1"), ("right_shift", "u1"), ("padding", "u1", 2)])
-
-
-def rescale_bytes(rows) -> np.ndarray:
-    """The rows as C's tt_channel_rescale array (16 bytes each)."""
-    table = np.zeros(len(rows), RESCALE)
-    for i, row in enumerate(rows):
-        for name, value in zip(RESCALE.names, row):
-            table[name][i] = value
-    return table
 
 
 def run_on_host(library, case):

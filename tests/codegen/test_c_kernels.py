@@ -43,7 +43,7 @@ def run_conv(library, case):
         library.tt_conv2d(ctypes.byref(window), p["groups"], ctypes.byref(quantization),
                           pointer(x), pointer(weight), pointer(bias, ctypes.c_int32),
                           pointer(multiplier, ctypes.c_int32), pointer(shift, ctypes.c_int32),
-                          pointer(out), pointer(scratch, ctypes.c_int16))
+                          None, pointer(out), pointer(scratch, ctypes.c_int16))
     return out
 
 
@@ -63,7 +63,7 @@ def test_fully_connected_matches_python(host_kernels, seed):
     host_kernels.tt_fully_connected(
         p["x"].shape[1], p["weight"].shape[0], ctypes.byref(quantization), pointer(p["x"]),
         pointer(p["weight"]), pointer(p["bias"], ctypes.c_int32),
-        pointer(p["multiplier"], ctypes.c_int32), pointer(p["shift"], ctypes.c_int32),
+        pointer(p["multiplier"], ctypes.c_int32), pointer(p["shift"], ctypes.c_int32), None,
         pointer(out), pointer(scratch, ctypes.c_int16))
     np.testing.assert_array_equal(out, p["expected"])
 
@@ -129,5 +129,5 @@ def test_requantization_edge_cases_match_python(host_kernels):
             host_kernels.tt_fully_connected(1, 500, ctypes.byref(quantization), pointer(x),
                                             pointer(weight), pointer(b, ctypes.c_int32),
                                             pointer(m, ctypes.c_int32), pointer(s, ctypes.c_int32),
-                                            pointer(out), pointer(scratch, ctypes.c_int16))
+                                            None, pointer(out), pointer(scratch, ctypes.c_int16))
             np.testing.assert_array_equal(out, expected)

@@ -2,16 +2,18 @@
 
 On the M4 the convolutions and the fully connected layer take the DSP path
 (SMLAD, SXTB16); on the M0 (the emulated stand-in for an M0+) they take the
-reference path, built without the DSP extension.  Softmax has one path, run
-on both.  Every result must be the Python kernels' bytes.
+reference path, built without the DSP extension.  Both must give the Python
+kernels' bytes, with TFLite's requantization and with the bounded one the
+emitter uses where it proves it exact.  Softmax has one path, run on both.
 """
 import numpy as np
 import pytest
 
 from tinytorch.codegen import toolchain
+from tinytorch.codegen.accumulator_bounds import bounded_rescale
 from tinytorch.codegen.emulator import CortexM
 
-from c_kernel_structs import Quantization, SoftmaxParameters, Window
+from c_kernel_structs import Quantization, SoftmaxParameters, Window, rescale_bytes
 from random_int8_layers import random_conv, random_fully_connected, random_softmax
 
 KERNEL_FUNCTIONS = ["tt_conv2d", "tt_depthwise_conv2d", "tt_fully_connected", "tt_softmax"]
@@ -55,7 +57,7 @@ def test_conv2d_and_depthwise_on_the_core_match_python(core, seed):
     else:
         scratch = core.allocate(4 * weight[0].size)
         core.call("tt_conv2d", *common, p["groups"], place(core, bytes(quantization)), *tensors,
-                  place(core, weight), *parameters, scratch)
+                  place(core, weight), *parameters[:3], 0, out, scratch)
     got = np.frombuffer(core.read(out, int(np.prod(out_shape))), np.int8).reshape(out_shape)
     np.testing.assert_array_equal(got, p["expected"])
 
@@ -70,8 +72,8 @@ def test_fully_connected_on_the_core_matches_python(core, seed):
     out = core.allocate(out_features)
     core.call("tt_fully_connected", p["x"].shape[1], out_features,
               place(core, bytes(quantization)), place(core, p["x"]), place(core, p["weight"]),
-              place(core, p["bias"]), place(core, p["multiplier"]), place(core, p["shift"]), out,
-              core.allocate(2 * p["x"].shape[1]))
+              place(core, p["bias"]), place(core, p["multiplier"]), place(core, p["shift"]), 0,
+              out, core.allocate(2 * p["x"].shape[1]))
     got = np.frombuffer(core.read(out, out_features), np.int8).reshape(1, out_features)
     np.testing.assert_array_equal(got, p["expected"])
 
@@ -86,3 +88,49 @@ def test_softmax_on_the_core_matches_python(core, seed):
               x.shape[0], x.shape[1], place(core, x), out)
     got = np.frombuffer(core.read(out, x.size), np.int8).reshape(x.shape)
     np.testing.assert_array_equal(got, p["expected"])
+
+
+def bounded_case(kind: str, seed: int):
+    """A random double-rounding convolution ("conv", groups allowed, not depthwise) or fully
+    connected layer, with the emitter's bounded constants, or None where the proof fails."""
+    rng = np.random.default_rng(seed)
+    p = random_conv(rng) if kind == "conv" else random_fully_connected(rng)
+    if p["rounding"] != "double" or p.get("depthwise"):
+        return None
+    rows = bounded_rescale(p["weight"], p["bias"], p["multiplier"], p["shift"],
+                           p["input_zero_point"], p["output_zero_point"])
+    return None if rows is None else (p, rescale_bytes(rows))
+
+
+BOUNDED_SEEDS = {kind: [seed for seed in range(120) if bounded_case(kind, seed)][:15]
+                 for kind in ("conv", "fc")}
+
+
+@pytest.mark.parametrize("kind, seed", [(kind, seed) for kind, seeds in BOUNDED_SEEDS.items()
+                                        for seed in seeds])
+def test_conv2d_and_fully_connected_with_the_bounded_rescale_match_python(core, kind, seed):
+    """The requantization the emitter picks where accumulator_bounds proves it exact:
+    rescale given, bias, multiplier and shift null; the Python kernels' bytes."""
+    p, rescale = bounded_case(kind, seed)
+    core.release_all()
+    quantization = Quantization(p["input_zero_point"], p["output_zero_point"], p["act_min"],
+                                p["act_max"], 0)
+    out_shape = p["expected"].shape
+    out = core.allocate(int(np.prod(out_shape)))
+    if kind == "conv":
+        x, weight = p["x"], p["weight"]
+        window = Window(*x.shape[1:], *out_shape[1:], *weight.shape[1:3], *p["stride"],
+                        *p["dilation"], p["padding"][0], p["padding"][2])
+        core.call("tt_conv2d", place(core, bytes(window)), p["groups"],
+                  place(core, bytes(quantization)), place(core, x), place(core, weight), 0, 0, 0,
+                  place(core, rescale), out, core.allocate(4 * weight[0].size))
+    else:
+        core.call("tt_fully_connected", p["x"].shape[1], out_shape[1],
+                  place(core, bytes(quantization)), place(core, p["x"]), place(core, p["weight"]),
+                  0, 0, 0, place(core, rescale), out, core.allocate(2 * p["x"].shape[1]))
+    got = np.frombuffer(core.read(out, int(np.prod(out_shape))), np.int8).reshape(out_shape)
+    np.testing.assert_array_equal(got, p["expected"])
+
+
+def test_the_bounded_cases_are_many():
+    assert all(len(seeds) == 15 for seeds in BOUNDED_SEEDS.values())
