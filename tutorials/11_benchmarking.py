@@ -182,21 +182,22 @@ kws_profile = profile_model(kws_elf, "cortex-m4", kws_c, kws, kws_inputs[2])
 print(kws_profile.table())
 
 # %% [markdown]
-# Things to notice:
+# Things to notice (the exact counts depend on the compiler; the proportions hardly do):
 #
-# - The four **pointwise** (1 x 1) convolutions hold three quarters of the MACs and nearly
-#   two thirds of the instructions, at about 2.5 instructions per MAC: long inner products over 64 channels,
-#   two MACs per `SMLAD`, and the loads, widening and requantization around them.
-# - The **depthwise** convolutions do a seventh of a pointwise layer's MACs but cost about
-#   a third of its instructions, over 5 per MAC: 9 products per output, then a full
-#   requantization of each output. Few MACs per output means the work per output dominates.
+# - The four **pointwise** (1 x 1) convolutions hold three quarters of the MACs and well
+#   over half of the instructions, at about two instructions per MAC: long inner products
+#   over 64 channels, two MACs per `SMLAD`, and the loads and widening around them.
+# - The **depthwise** convolutions do a seventh of a pointwise layer's MACs but cost
+#   around 40% of its instructions, over 5 per MAC: only 9 products per output, and each
+#   output still needs its requantization, clamp and store. Few MACs per output means the
+#   work per output dominates.
 # - The **first convolution** reads one input channel: 40 products per output (a 10 x 4
-#   window) for its 25 x 5 x 64 = 8,000 outputs, about 4 instructions per MAC.
-# - The average pool, the classifier and the softmax together take under 2%;
-#   `kws_invoke` itself, a couple of hundred instructions.
+#   window) for its 25 x 5 x 64 = 8,000 outputs, about 3 instructions per MAC.
+# - The average pool, the classifier and the softmax together take about 2%;
+#   `kws_invoke` itself, under two hundred instructions.
 # - The arena holds at most two 25 x 5 x 64 activations (8,000 bytes each): every op of the
 #   chain reads one and writes the next, so the live set never exceeds 16,000 bytes, and
-#   the planner reaches that bound. The weights (31 KB) take more flash than the code.
+#   the planner reaches that bound. The weights (32 KB) take more flash than the code.
 
 # %% [markdown]
 # ## 5. Our own DS-CNN, trained on digits
@@ -274,7 +275,7 @@ for key in list(kws_figures)[1:]:
 # average pool and a softmax), so nearly the same code in flash, and almost no
 # instructions in `<name>_invoke` itself. What differs is size: the KWS model's 64
 # channels on a 25 x 5 map make about 150 times the MACs of our 16 channels on 4 x 4, its
-# weights take about eleven times the flash, and its arena is 30 times ours (in our RAM the
+# weights take about ten times the flash, and its arena is 30 times ours (in our RAM the
 # 2 KB stack weighs more than the arena). Instructions per MAC are less than half of ours:
 # its inner products are longer (64 channels against 16), so the fixed cost of each
 # output, its requantization above all, is spread over four times as many products.
