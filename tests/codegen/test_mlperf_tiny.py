@@ -40,3 +40,12 @@ def test_the_demo_command_runs_kws(capsys):
 def test_the_demo_refuses_options_that_need_training(capsys):
     assert main(["demo", "--model", "kws", "--train-only"]) == 1
     assert "--train-only applies to the digits models" in capsys.readouterr().err
+
+
+def test_import_then_deploy_on_the_command_line(tmp_path, capsys):
+    graph = tmp_path / "ad"
+    assert main(["import", "ad", "--out", str(graph)]) == 0
+    assert main(["deploy", str(graph), "--target", "cortex-m4", "--out", str(tmp_path / "c"),
+                 "--emulate", "2"]) == 0
+    assert "bit-exact with the interpreter: yes" in capsys.readouterr().out
+    assert (tmp_path / "c" / "ad.c").exists()

@@ -74,8 +74,10 @@ def _import(args: argparse.Namespace) -> int:
     from tinytorch.app.mlperf_tiny import MODELS
     from tinytorch.quant.tflite_import import import_tflite
 
-    path = MODELS[args.model].path if args.model in MODELS else args.model
-    graph = import_tflite(path, name=args.name, rounding=args.rounding)
+    bundled = args.model in MODELS
+    path = MODELS[args.model].path if bundled else args.model
+    graph = import_tflite(path, name=args.name or (args.model if bundled else None),
+                          rounding=args.rounding)
     constants = sum(t.data.nbytes for t in graph.tensors.values() if t.is_constant)
     types = Counter(op.type for op in graph.ops)
     x, y = graph.tensor(graph.input), graph.tensor(graph.output)
@@ -210,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--out", metavar="GRAPH",
                          help="write the int8 graph here (GRAPH.json + GRAPH.npz)")
     import_.add_argument("--name", help="the graph's name, used in the C (default: the "
-                                        "file's name)")
+                                        "file's name, or kws / resnet / vww / ad)")
     import_.add_argument("--rounding", choices=["double", "single"], default="double",
                          help="the rounding of the runtime the model is for: double (TFLite "
                               "Micro, CMSIS-NN; default) or single (TFLite built with "
