@@ -364,12 +364,7 @@ def _conv_2d(importer: _Importer, op: Any) -> None:
                                 f"[out, kh, kw, in]")
     channels = importer.tensors[x].shape[-1]
     groups = channels // weight.shape[3] if weight.shape[3] else 0
-    dilation = (int(options.DilationHFactor()), int(options.DilationWFactor()))
-    importer.emit("conv2d", [x] + importer.weights(op, weight, scales), out,
-                  **importer.window(options, x, weight.shape[1:3], dilation),
-                  dilation=list(dilation), groups=groups,
-                  **importer.rescale(x, out, scales),
-                  **importer.clamp(options.FusedActivationFunction(), out))
+    _convolution(importer, op, options, x, out, weight, scales, groups)
 
 
 def _depthwise_conv_2d(importer: _Importer, op: Any) -> None:
@@ -383,10 +378,16 @@ def _depthwise_conv_2d(importer: _Importer, op: Any) -> None:
         raise TFLiteImportError(f"{importer.what}: weight {list(weight.shape)} must be "
                                 f"[1, kh, kw, {channels}] (depth multiplier 1)")
     weight = np.ascontiguousarray(weight[0].transpose(2, 0, 1)[..., None])  # [out, kh, kw, 1]
+    _convolution(importer, op, options, x, out, weight, scales, groups=channels)
+
+
+def _convolution(importer: _Importer, op: Any, options: Any, x: str, out: str,
+                 weight: np.ndarray, scales: list[float], groups: int) -> None:
+    """The graph's ``conv2d`` for a convolution whose weight is ``[out, kh, kw, in / groups]``."""
     dilation = (int(options.DilationHFactor()), int(options.DilationWFactor()))
     importer.emit("conv2d", [x] + importer.weights(op, weight, scales), out,
                   **importer.window(options, x, weight.shape[1:3], dilation),
-                  dilation=list(dilation), groups=channels,
+                  dilation=list(dilation), groups=groups,
                   **importer.rescale(x, out, scales),
                   **importer.clamp(options.FusedActivationFunction(), out))
 
